@@ -1,0 +1,162 @@
+/**
+ * Builds the gateway from a validated config: providers, the model catalog, virtual keys, the stage
+ * pipeline of each route, and the observability subscribers. `handle` is the node:http request listener.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DestinationStream, Logger } from 'pino';
+import { VirtualKeyStore } from './auth/virtual-keys.js';
+import type { Config, Timeouts } from './config/schema.js';
+import { GatewayError } from './errors/gateway-error.js';
+import { openAIErrorBody } from './formats/openai-error.js';
+import { subscribeAccessLog } from './observability/access-log.js';
+import { createLogger } from './observability/logger.js';
+import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
+import { authenticate } from './pipeline/authenticate.js';
+import { callUpstream } from './pipeline/call-upstream.js';
+import { compose } from './pipeline/compose.js';
+import { RequestContext, type RouteName } from './pipeline/context.js';
+import { handleErrors, writeError } from './pipeline/handle-errors.js';
+import { observe } from './pipeline/observe.js';
+import { parseRequest } from './pipeline/parse-request.js';
+import { readBody } from './pipeline/read-body.js';
+import { respond } from './pipeline/respond.js';
+import { route } from './pipeline/route.js';
+import type { ProviderAdapter } from './providers/provider.js';
+import { createProvider } from './providers/registry.js';
+import { Catalog } from './routing/catalog.js';
+import { listModels } from './http/models-endpoint.js';
+
+export interface GatewayOptions {
+  /** Where logs go (default stdout). Tests pass a sink. */
+  logDestination?: DestinationStream;
+}
+
+export interface Gateway {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Requests being processed right now. */
+  readonly inFlight: () => number;
+  /** From now on, new requests get 503 and /readyz fails; in-flight ones continue. */
+  drain(): void;
+  close(): Promise<void>;
+}
+
+const chatPaths = new Set(['/v1/chat/completions', '/chat/completions']);
+const embeddingsPaths = new Set(['/v1/embeddings', '/embeddings']);
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(body);
+}
+
+export function createGateway(config: Config, options: GatewayOptions = {}): Gateway {
+  const owner = {};
+  const logger = createLogger(config.logging.level, options.logDestination);
+  const metrics = createMetrics(owner);
+  const unsubscribeAccessLog = config.logging.access_log ? subscribeAccessLog(owner, logger) : () => {};
+
+  const adapters = new Map<string, { adapter: ProviderAdapter; timeouts: Timeouts }>();
+  for (const p of config.providers) adapters.set(p.name, { adapter: createProvider(p), timeouts: p.timeouts });
+  const catalog = new Catalog(config.models, adapters, Math.floor(Date.now() / 1000));
+  const keys = new VirtualKeyStore(config.keys);
+  if (keys.open) logger.warn('no virtual keys configured: the gateway accepts requests without an API key');
+
+  const stages = [
+    observe,
+    handleErrors,
+    authenticate(keys),
+    readBody(config.server.max_body_bytes),
+    parseRequest,
+    route(catalog),
+    callUpstream,
+    respond,
+  ];
+  const run = compose(stages);
+  const modelsAuth = authenticate(keys);
+
+  let inFlight = 0;
+  let draining = false;
+
+  function start(route: RouteName, req: IncomingMessage, res: ServerResponse): void {
+    const ctx = new RequestContext(owner, randomUUID(), route, req, res, performance.now());
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (!res.writableFinished) ctx.clientGone.abort(new GatewayError('client_closed', 'client disconnected'));
+    });
+    if (draining) {
+      res.shouldKeepAlive = false;
+      writeError(ctx, new GatewayError('shutting_down', 'the gateway is shutting down', { retryAfterSeconds: 1 }));
+      return;
+    }
+    run(ctx).catch((error: unknown) => {
+      // handle-errors catches everything a stage throws; reaching here is a bug in the stages themselves.
+      logger.error({ err: error, request_id: ctx.id }, 'pipeline failed');
+      if (!res.headersSent) sendJson(res, 500, openAIErrorBody(new GatewayError('internal', 'internal error')));
+      else res.destroy();
+    });
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = pathOf(req.url);
+    const method = req.method ?? 'GET';
+    if (chatPaths.has(path) || embeddingsPaths.has(path)) {
+      if (method !== 'POST') {
+        sendJson(res, 405, openAIErrorBody(new GatewayError('method_not_allowed', `${method} is not allowed on ${path}; use POST`)), { allow: 'POST' });
+        return;
+      }
+      start(chatPaths.has(path) ? 'chat' : 'embeddings', req, res);
+      return;
+    }
+    if (method === 'GET' || method === 'HEAD') {
+      if (path === '/healthz') return sendJson(res, 200, '{"status":"ok"}');
+      if (path === '/readyz') {
+        return draining ? sendJson(res, 503, '{"status":"draining"}') : sendJson(res, 200, '{"status":"ready"}');
+      }
+      if (path === '/metrics') {
+        metrics.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': metrics.registry.contentType });
+            res.end(text);
+          },
+          (error: unknown) => {
+            logger.error({ err: error }, 'metrics collection failed');
+            sendJson(res, 500, '{"error":"metrics collection failed"}');
+          },
+        );
+        return;
+      }
+      if (path === '/v1/models' || path === '/models' || path.startsWith('/v1/models/')) {
+        listModels(req, res, path, modelsAuth, catalog);
+        return;
+      }
+    }
+    sendJson(res, 404, openAIErrorBody(new GatewayError('route_not_found', `no route for ${method} ${path.slice(0, 200)}`)));
+  }
+
+  return {
+    config,
+    logger,
+    metrics,
+    handle,
+    inFlight: () => inFlight,
+    drain() {
+      draining = true;
+    },
+    async close() {
+      unsubscribeAccessLog();
+      metrics.close();
+      await Promise.all([...adapters.values()].map(({ adapter }) => adapter.close()));
+      logger.flush();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Loading a config: YAML → ${ENV} interpolation → schema validation. Every problem comes back with its
+ * path (`models[1].targets[0].provider: unknown provider "x"`); nothing below config/ reads process.env or
+ * raw YAML.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type Config } from './schema.js';
+import { interpolate, type InterpolationProblem } from './interpolate.js';
+
+export const demoConfigPath = fileURLToPath(new URL('../../../config/demo.yaml', import.meta.url));
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(source: string, problems: string[]) {
+    super(`invalid config ${source}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown field`);
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    return [`${formatPath(issue.path)}: required`];
+  }
+  return [`${formatPath(issue.path)}: ${issue.message}`];
+}
+
+/** Parses and validates config text. Throws ConfigError listing every problem. */
+export function parseConfig(text: string, env: Record<string, string | undefined>, source = '<inline>'): Config {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(source, doc.errors.map((e) => `yaml: ${e.message.split('\n')[0] ?? e.message}`));
+  }
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(source, ['(root): expected a mapping']);
+  }
+  return validateConfig(raw, env, source);
+}
+
+/** Validates an already-parsed config tree (interpolating ${ENV} first). Throws ConfigError. */
+export function validateConfig(raw: unknown, env: Record<string, string | undefined> = {}, source = '<inline>'): Config {
+  const envProblems: InterpolationProblem[] = [];
+  const interpolated = interpolate(raw, env, envProblems);
+  const problems = envProblems.map((p) => `${formatPath(p.path)}: ${p.message}`);
+  const result = configSchema.safeParse(interpolated);
+  if (!result.success) problems.push(...result.error.issues.flatMap(formatIssue));
+  if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
+  return result.data;
+}
+
+export async function loadConfigFile(path: string, env: Record<string, string | undefined>): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    throw new ConfigError(path, [`(file): ${reason}`]);
+  }
+  return parseConfig(text, env, path);
+}

@@ -1,0 +1,213 @@
+/**
+ * The config schema: the single source for validation, defaults, the typed Config, and the published JSON
+ * Schema (schema/sluice.config.schema.json, written by `npm run schema`). Cross-references (a target's
+ * provider, a key's models) are checked here too, so `sluice check` reports every problem with its path.
+ */
+import { z } from 'zod';
+
+export const providerKinds = ['openai', 'openai-compatible', 'simulator'] as const;
+/** Kinds named by the public contract whose adapters arrive in a later release. */
+export const plannedProviderKinds = ['azure', 'anthropic', 'gemini', 'bedrock', 'cohere', 'mistral'] as const;
+
+const positiveMs = z.number().int().positive();
+
+const timeouts = z
+  .object({
+    connect_ms: positiveMs.default(5_000).describe('TCP+TLS connect timeout.'),
+    ttft_ms: positiveMs.default(30_000).describe('Time from sending the request to the first token (first body byte when non-streaming: response headers).'),
+    idle_ms: positiveMs.default(30_000).describe('Longest silence between two stream chunks.'),
+    total_ms: positiveMs.default(600_000).describe('Whole upstream call, first byte to last.'),
+  })
+  .strict();
+
+const simulatorSettings = z
+  .object({
+    latency_ms: z.number().int().min(0).default(0),
+    ttft_ms: z.number().int().min(0).default(0),
+    tokens_per_second: z.number().min(0).default(0).describe('0 = no pacing.'),
+    output_tokens: z.number().int().min(1).default(16),
+    seed: z.number().int().default(1),
+  })
+  .strict();
+
+const provider = z
+  .object({
+    name: z.string().min(1).describe('Unique name that targets refer to.'),
+    kind: z.string().describe(`One of: ${providerKinds.join(', ')}.`),
+    base_url: z.url().optional().describe('Upstream base URL including the version path, e.g. https://api.openai.com/v1.'),
+    api_key: z.string().optional().describe('The provider credential. Sent only to this provider; never logged.'),
+    headers: z.record(z.string(), z.string()).optional().describe('Extra headers sent on every upstream request.'),
+    timeouts: timeouts.prefault({}),
+    max_connections: z.number().int().positive().default(256).describe('Upstream connection pool size (keep-alive).'),
+    simulator: simulatorSettings.prefault({}).describe('Behaviour of a `simulator` provider.'),
+    // Names the contract fixes for later provider kinds, accepted now so one config serves every release.
+    api_version: z.string().optional(),
+    region: z.string().optional(),
+    aws_access_key_id: z.string().optional(),
+    aws_secret_access_key: z.string().optional(),
+  })
+  .strict();
+
+const limits = z
+  .object({
+    rpm: z.number().int().positive().optional(),
+    tpm: z.number().int().positive().optional(),
+    concurrency: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const budget = z
+  .object({
+    usd: z.number().nonnegative(),
+    period: z.enum(['daily', 'weekly', 'monthly', 'total']).default('monthly'),
+  })
+  .strict();
+
+const target = z
+  .object({
+    provider: z.string().describe('Name of a provider above.'),
+    model: z.string().min(1).describe('Model name sent upstream (Azure: deployment; Bedrock: model id).'),
+    weight: z.number().positive().default(1),
+    limits: limits.optional(),
+  })
+  .strict();
+
+const model = z
+  .object({
+    name: z.string().min(1).describe('What clients send as "model".'),
+    strategy: z.enum(['weighted', 'least-busy', 'latency', 'cost']).default('weighted'),
+    targets: z.array(target).min(1),
+    fallbacks: z.array(z.string()).default([]),
+    context_fallbacks: z.array(z.string()).default([]),
+    policy_fallbacks: z.array(z.string()).default([]),
+    hedging: z
+      .object({ enabled: z.boolean().default(false), threshold_ms: positiveMs.optional() })
+      .strict()
+      .optional(),
+    price: z
+      .object({
+        input_per_mtok: z.number().nonnegative(),
+        output_per_mtok: z.number().nonnegative(),
+        cached_input_per_mtok: z.number().nonnegative().optional(),
+      })
+      .strict()
+      .optional()
+      .describe('USD per million tokens.'),
+  })
+  .strict();
+
+const priority = z.enum(['interactive', 'batch']);
+
+const key = z
+  .object({
+    name: z.string().min(1),
+    key: z.string().min(8).describe('The secret clients send as Bearer token. Stored hashed; never logged.'),
+    team: z.string().optional(),
+    models: z.array(z.string()).optional().describe('Allowed model names; absent = all.'),
+    limits: limits.optional(),
+    budget: budget.optional(),
+    priority: priority.default('interactive'),
+  })
+  .strict();
+
+const team = z
+  .object({ name: z.string().min(1), limits: limits.optional(), budget: budget.optional() })
+  .strict();
+
+export const configSchema = z
+  .object({
+    $schema: z.string().optional(),
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65_535).default(8080),
+        admin_key: z.string().optional().describe('Guards /admin/*.'),
+        max_body_bytes: z.number().int().positive().default(10 * 1024 * 1024).describe('Largest request body; larger is 413.'),
+        shutdown_grace_ms: z.number().int().min(0).default(10_000).describe('On SIGTERM, how long in-flight requests may take to finish.'),
+        keep_alive_timeout_ms: z.number().int().positive().default(65_000),
+      })
+      .strict()
+      .prefault({}),
+    logging: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        access_log: z.boolean().default(true).describe('One line per request at info level.'),
+      })
+      .strict()
+      .prefault({}),
+    state: z
+      .object({
+        backend: z.enum(['memory', 'redis']).default('memory'),
+        redis_url: z.string().default('redis://127.0.0.1:6379/0'),
+        on_error: z.enum(['open', 'closed']).default('open'),
+      })
+      .strict()
+      .prefault({}),
+    database: z.object({ url: z.string().default('embedded') }).strict().prefault({}),
+    providers: z.array(provider).min(1),
+    models: z.array(model).min(1),
+    keys: z.array(key).default([]).describe('Virtual keys. None configured = open access (demo only).'),
+    teams: z.array(team).default([]),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const duplicate = (items: { name: string }[], where: string): void => {
+      const seen = new Set<string>();
+      items.forEach((item, i) => {
+        if (seen.has(item.name)) ctx.addIssue({ code: 'custom', path: [where, i, 'name'], message: `duplicate name "${item.name}"` });
+        seen.add(item.name);
+      });
+    };
+    duplicate(config.providers, 'providers');
+    duplicate(config.models, 'models');
+    duplicate(config.keys, 'keys');
+    duplicate(config.teams, 'teams');
+
+    const known = new Set<string>(providerKinds);
+    const planned = new Set<string>(plannedProviderKinds);
+    config.providers.forEach((p, i) => {
+      if (planned.has(p.kind)) {
+        ctx.addIssue({ code: 'custom', path: ['providers', i, 'kind'], message: `provider kind "${p.kind}" is not supported in this release` });
+      } else if (!known.has(p.kind)) {
+        ctx.addIssue({ code: 'custom', path: ['providers', i, 'kind'], message: `unknown provider kind "${p.kind}" (expected one of: ${providerKinds.join(', ')})` });
+      } else if (p.kind !== 'simulator' && p.base_url === undefined && p.kind !== 'openai') {
+        ctx.addIssue({ code: 'custom', path: ['providers', i, 'base_url'], message: `required for kind "${p.kind}"` });
+      }
+    });
+
+    const providers = new Set(config.providers.map((p) => p.name));
+    const models = new Set(config.models.map((m) => m.name));
+    config.models.forEach((m, i) => {
+      m.targets.forEach((t, j) => {
+        if (!providers.has(t.provider)) ctx.addIssue({ code: 'custom', path: ['models', i, 'targets', j, 'provider'], message: `unknown provider "${t.provider}"` });
+      });
+      for (const list of ['fallbacks', 'context_fallbacks', 'policy_fallbacks'] as const) {
+        m[list].forEach((name, j) => {
+          if (!models.has(name)) ctx.addIssue({ code: 'custom', path: ['models', i, list, j], message: `unknown model "${name}"` });
+          else if (name === m.name) ctx.addIssue({ code: 'custom', path: ['models', i, list, j], message: 'a model cannot fall back to itself' });
+        });
+      }
+    });
+
+    const teams = new Set(config.teams.map((t) => t.name));
+    const secrets = new Set<string>();
+    config.keys.forEach((k, i) => {
+      k.models?.forEach((name, j) => {
+        if (!models.has(name)) ctx.addIssue({ code: 'custom', path: ['keys', i, 'models', j], message: `unknown model "${name}"` });
+      });
+      if (k.team !== undefined && config.teams.length > 0 && !teams.has(k.team)) {
+        ctx.addIssue({ code: 'custom', path: ['keys', i, 'team'], message: `unknown team "${k.team}"` });
+      }
+      // Two keys with one secret would make authentication ambiguous.
+      if (secrets.has(k.key)) ctx.addIssue({ code: 'custom', path: ['keys', i, 'key'], message: 'the same secret is used by another key' });
+      secrets.add(k.key);
+    });
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type ProviderConfig = Config['providers'][number];
+export type ModelConfig = Config['models'][number];
+export type TargetConfig = ModelConfig['targets'][number];
+export type KeyConfig = Config['keys'][number];
+export type Timeouts = ProviderConfig['timeouts'];
+export type SimulatorSettings = ProviderConfig['simulator'];

@@ -1,0 +1,25 @@
+/**
+ * The pipeline's events, on node:diagnostics_channel (as undici publishes its own): metrics, logs and,
+ * later, traces subscribe; the hot path never imports them. Publishing with no subscriber costs a branch.
+ */
+import * as diagnosticsChannel from 'node:diagnostics_channel';
+import type { RequestContext } from '../pipeline/context.js';
+
+export const requestStart = diagnosticsChannel.channel('sluice:request:start');
+export const requestEnd = diagnosticsChannel.channel('sluice:request:end');
+export const attemptStart = diagnosticsChannel.channel('sluice:attempt:start');
+export const attemptEnd = diagnosticsChannel.channel('sluice:attempt:end');
+export const firstToken = diagnosticsChannel.channel('sluice:first-token');
+
+export interface AttemptEvent {
+  ctx: RequestContext;
+  provider: string;
+  model: string;
+  attempt: number;
+  /** Set on attempt:end when the attempt failed. */
+  error?: unknown;
+}
+
+export function publish(channel: diagnosticsChannel.Channel, message: unknown): void {
+  if (channel.hasSubscribers) channel.publish(message);
+}

@@ -1,0 +1,94 @@
+/**
+ * Prometheus metrics (prom-client), fed by the pipeline's diagnostics-channel events. Each gateway
+ * instance has its own Registry, so tests can run several in one process. Label values are bounded: the
+ * model label is a configured model name or "unknown", never what a client typed.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RequestContext } from '../pipeline/context.js';
+import { attemptEnd, firstToken, requestEnd, requestStart, type AttemptEvent } from './events.js';
+
+const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const ttftBuckets = [0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
+
+export interface GatewayMetrics {
+  registry: Registry;
+  close(): void;
+}
+
+function labelsOf(ctx: RequestContext): { route: string; model: string; provider: string } {
+  return { route: ctx.route, model: ctx.model?.name ?? 'unknown', provider: ctx.target?.provider.name ?? 'none' };
+}
+
+export function createMetrics(owner: object): GatewayMetrics {
+  const registry = new Registry();
+  const requests = new Counter({
+    name: 'sluice_requests_total',
+    help: 'Requests answered, by route, model, provider and HTTP status (499: the client left).',
+    labelNames: ['route', 'model', 'provider', 'status'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'sluice_request_duration_seconds',
+    help: 'Time from request arrival to the last byte of the answer.',
+    labelNames: ['route', 'model', 'provider'],
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const ttft = new Histogram({
+    name: 'sluice_time_to_first_token_seconds',
+    help: 'Time from request arrival to the first token received from the upstream.',
+    labelNames: ['route', 'model', 'provider'],
+    buckets: ttftBuckets,
+    registers: [registry],
+  });
+  const inFlight = new Gauge({
+    name: 'sluice_requests_in_flight',
+    help: 'Requests being processed.',
+    labelNames: ['route'],
+    registers: [registry],
+  });
+  const attempts = new Counter({
+    name: 'sluice_upstream_attempts_total',
+    help: 'Upstream attempts, by provider and outcome (ok or the error kind).',
+    labelNames: ['provider', 'outcome'],
+    registers: [registry],
+  });
+
+  const onStart = (message: unknown): void => {
+    const ctx = message as RequestContext;
+    if (ctx.owner === owner) inFlight.inc({ route: ctx.route });
+  };
+  const onEnd = (message: unknown): void => {
+    const ctx = message as RequestContext;
+    if (ctx.owner !== owner) return;
+    const labels = labelsOf(ctx);
+    inFlight.dec({ route: ctx.route });
+    requests.inc({ ...labels, status: String(ctx.status) });
+    duration.observe(labels, ((ctx.endedAt ?? performance.now()) - ctx.startedAt) / 1000);
+  };
+  const onFirstToken = (message: unknown): void => {
+    const ctx = message as RequestContext;
+    if (ctx.owner !== owner || ctx.firstTokenAt === undefined) return;
+    ttft.observe(labelsOf(ctx), (ctx.firstTokenAt - ctx.startedAt) / 1000);
+  };
+  const onAttemptEnd = (message: unknown): void => {
+    const event = message as AttemptEvent;
+    if (event.ctx.owner !== owner) return;
+    const kind = (event.error as { kind?: unknown } | undefined)?.kind;
+    attempts.inc({ provider: event.provider, outcome: event.error === undefined ? 'ok' : typeof kind === 'string' ? kind : 'internal' });
+  };
+  requestStart.subscribe(onStart);
+  requestEnd.subscribe(onEnd);
+  firstToken.subscribe(onFirstToken);
+  attemptEnd.subscribe(onAttemptEnd);
+
+  return {
+    registry,
+    close() {
+      requestStart.unsubscribe(onStart);
+      requestEnd.unsubscribe(onEnd);
+      firstToken.unsubscribe(onFirstToken);
+      attemptEnd.unsubscribe(onAttemptEnd);
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * The RequestContext that every stage reads and writes. A class with every field declared up front so V8
+ * keeps one object shape for all requests. docs/architecture.md lists which stage sets which field.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Usage } from '../canonical/usage.js';
+import type { GatewayError } from '../errors/gateway-error.js';
+import type { VirtualKey } from '../auth/virtual-keys.js';
+import type { ParsedChatRequest } from '../formats/openai-chat/parse-request.js';
+import type { ParsedEmbeddingsRequest } from '../formats/openai-embeddings/parse-request.js';
+import type { ChatOutcome, EmbeddingsOutcome } from '../providers/provider.js';
+import type { ModelRoute, Target } from '../routing/catalog.js';
+
+export type RouteName = 'chat' | 'embeddings';
+
+export class RequestContext {
+  /** The gateway instance that owns the request: event subscribers of one instance ignore the others'. */
+  readonly owner: object;
+  readonly id: string;
+  readonly route: RouteName;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** performance.now() when the request arrived. */
+  readonly startedAt: number;
+  /** Aborts when the client goes away before the answer is complete. */
+  readonly clientGone = new AbortController();
+
+  /** authenticate */
+  key: VirtualKey | undefined = undefined;
+  /** read-body */
+  json: unknown = undefined;
+  /** parse-request */
+  chat: ParsedChatRequest | undefined = undefined;
+  embeddings: ParsedEmbeddingsRequest | undefined = undefined;
+  requestedModel: string | undefined = undefined;
+  /** route */
+  model: ModelRoute | undefined = undefined;
+  target: Target | undefined = undefined;
+  /** call-upstream */
+  attempts = 0;
+  outcome: ChatOutcome | EmbeddingsOutcome | undefined = undefined;
+  upstreamStartedAt: number | undefined = undefined;
+  firstTokenAt: number | undefined = undefined;
+  /** respond */
+  status = 0;
+  usage: Usage | undefined = undefined;
+  error: GatewayError | undefined = undefined;
+  endedAt: number | undefined = undefined;
+
+  constructor(owner: object, id: string, route: RouteName, req: IncomingMessage, res: ServerResponse, startedAt: number) {
+    this.owner = owner;
+    this.id = id;
+    this.route = route;
+    this.req = req;
+    this.res = res;
+    this.startedAt = startedAt;
+  }
+}
+
+export type Next = () => Promise<void>;
+export type Stage = (ctx: RequestContext, next: Next) => Promise<void>;

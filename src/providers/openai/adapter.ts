@@ -1,0 +1,186 @@
+/**
+ * `openai` and `openai-compatible` providers: any upstream that speaks OpenAI's chat-completions and
+ * embeddings wire format (OpenAI, vLLM, Ollama, Groq, Together, Mistral, DeepSeek, OpenRouter, xAI, ...).
+ *
+ * The inbound format is OpenAI too, so answers pass through as bytes: the body is never re-serialised
+ * and SSE chunks are written to the client as they arrive. One undici Pool per provider keeps
+ * connections alive across requests.
+ */
+import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { ChatRequestBody } from '../../canonical/chat.js';
+import type { EmbeddingsRequestBody } from '../../canonical/embeddings.js';
+import { usageFromOpenAI } from '../../canonical/usage.js';
+import type { ProviderConfig } from '../../config/schema.js';
+import { GatewayError } from '../../errors/gateway-error.js';
+import { AttemptDeadline } from '../http/attempt-deadline.js';
+import { transportError } from '../http/transport-errors.js';
+import type { ChatOutcome, EmbeddingsOutcome, ProviderAdapter, RawResponse, UpstreamCall } from '../provider.js';
+import { OpenAISseTap } from './sse-tap.js';
+import { upstreamHttpError } from './upstream-errors.js';
+
+const defaultBaseUrl = 'https://api.openai.com/v1';
+// An upstream error body is read for its message only; a larger one is cut rather than buffered whole.
+const maxErrorBodyBytes = 64 * 1024;
+
+export function createOpenAIAdapter(config: ProviderConfig): ProviderAdapter {
+  const base = new URL(config.base_url ?? defaultBaseUrl);
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const pool = new Pool(base.origin, {
+    connections: config.max_connections,
+    connect: { timeout: config.timeouts.connect_ms },
+    // Upstreams commonly close idle sockets after ~5 s; undici's default of 4 s stays under that.
+    keepAliveTimeout: 4_000,
+  });
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...config.headers };
+  if (config.api_key !== undefined && config.api_key !== '') headers['authorization'] = `Bearer ${config.api_key}`;
+
+  async function send(
+    path: string,
+    payload: string,
+    call: UpstreamCall<unknown>,
+    deadline: AttemptDeadline,
+  ): Promise<Dispatcher.ResponseData> {
+    try {
+      return await pool.request({
+        path: basePath + path,
+        method: 'POST',
+        headers: { ...headers, 'x-request-id': call.requestId },
+        body: payload,
+        signal: deadline.signal,
+        // Non-stream answers arrive whole after generation, so only total_ms (the deadline) bounds them.
+        headersTimeout: call.stream ? call.timeouts.ttft_ms : call.timeouts.total_ms,
+        bodyTimeout: call.timeouts.idle_ms,
+      });
+    } catch (error) {
+      deadline.release();
+      throw transportError(error, deadline.reason, config.name);
+    }
+  }
+
+  async function failIfError(response: Dispatcher.ResponseData, deadline: AttemptDeadline): Promise<void> {
+    if (response.statusCode < 400) return;
+    const body = await readCapped(response, maxErrorBodyBytes).catch(() => Buffer.alloc(0));
+    deadline.release();
+    throw upstreamHttpError(config.name, response.statusCode, response.headers, body);
+  }
+
+  async function whole(response: Dispatcher.ResponseData, deadline: AttemptDeadline): Promise<RawResponse> {
+    try {
+      const body = Buffer.from(await response.body.arrayBuffer());
+      let usage;
+      try {
+        usage = usageFromOpenAI((JSON.parse(body.toString('utf8')) as { usage?: unknown }).usage);
+      } catch {
+        throw new GatewayError('upstream_error', `provider ${config.name} sent a body that is not JSON`);
+      }
+      return { kind: 'raw', status: response.statusCode, contentType: 'application/json', body, usage };
+    } catch (error) {
+      throw transportError(error, deadline.reason, config.name);
+    } finally {
+      deadline.release();
+    }
+  }
+
+  return {
+    name: config.name,
+    kind: config.kind,
+
+    async chat(call: UpstreamCall<ChatRequestBody>): Promise<ChatOutcome> {
+      const deadline = new AttemptDeadline(call.signal, call.timeouts, call.stream);
+      const body = call.body.model === call.model ? call.body : { ...call.body, model: call.model };
+      const response = await send('/chat/completions', JSON.stringify(body), call, deadline);
+      await failIfError(response, deadline);
+      if (!call.stream) {
+        deadline.firstToken();
+        const raw = await whole(response, deadline);
+        call.onFirstToken();
+        return raw;
+      }
+      return openStream(response, deadline, call, config.name);
+    },
+
+    async embeddings(call: UpstreamCall<EmbeddingsRequestBody>): Promise<EmbeddingsOutcome> {
+      const deadline = new AttemptDeadline(call.signal, call.timeouts, false);
+      const body = call.body.model === call.model ? call.body : { ...call.body, model: call.model };
+      const response = await send('/embeddings', JSON.stringify(body), call, deadline);
+      await failIfError(response, deadline);
+      return whole(response, deadline);
+    },
+
+    async close(): Promise<void> {
+      await pool.close();
+    },
+  };
+}
+
+/**
+ * Waits for the first body chunk before resolving, so an upstream that fails before sending anything is
+ * still an error the pipeline can map (or, later, fail over) rather than a broken stream.
+ */
+async function openStream(
+  response: Dispatcher.ResponseData,
+  deadline: AttemptDeadline,
+  call: UpstreamCall<ChatRequestBody>,
+  providerName: string,
+): Promise<ChatOutcome> {
+  const tap = new OpenAISseTap();
+  const iterator = (response.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const see = (chunk: Buffer): void => {
+    if (tap.observe(chunk)) {
+      deadline.firstToken();
+      call.onFirstToken();
+    }
+  };
+  let first: IteratorResult<Buffer>;
+  try {
+    first = await iterator.next();
+  } catch (error) {
+    deadline.release();
+    throw transportError(error, deadline.reason, providerName);
+  }
+  if (first.done === true) {
+    deadline.release();
+    throw new GatewayError('upstream_error', `provider ${providerName} closed the stream without data`);
+  }
+  see(first.value);
+
+  async function* chunks(): AsyncGenerator<Buffer> {
+    try {
+      yield first.value;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done === true) {
+          if (!tap.done) throw new GatewayError('upstream_stream_interrupted', `provider ${providerName} ended the stream early`);
+          return;
+        }
+        see(next.value);
+        yield next.value;
+      }
+    } catch (error) {
+      const mapped = transportError(error, deadline.reason, providerName);
+      if (mapped.kind !== 'upstream_unreachable') throw mapped;
+      throw new GatewayError('upstream_stream_interrupted', `provider ${providerName} cut the stream`, { cause: error });
+    } finally {
+      deadline.release();
+      // Leaving early (client gone) must close the upstream socket's request, not drain it.
+      if (!response.body.readableEnded) response.body.destroy();
+    }
+  }
+
+  return { kind: 'raw-stream', contentType: 'text/event-stream; charset=utf-8', chunks: chunks(), usage: () => tap.usage };
+}
+
+async function readCapped(response: Dispatcher.ResponseData, limit: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    parts.push(chunk);
+    size += chunk.length;
+    if (size >= limit) {
+      response.body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,66 @@
+/**
+ * The small interface every upstream adapter implements (after the Vercel AI SDK's provider spec). The
+ * pipeline only ever talks to this; provider quirks stay in the provider's folder.
+ */
+import type { ChatRequestBody, ChatResponse, StreamPart } from '../canonical/chat.js';
+import type { EmbeddingsRequestBody, EmbeddingsResponse } from '../canonical/embeddings.js';
+import type { Usage } from '../canonical/usage.js';
+import type { Timeouts } from '../config/schema.js';
+
+/** The wire format names an adapter may speak natively; equal to an inbound format's name. */
+export type WireFormat = 'openai';
+
+export interface UpstreamCall<Body> {
+  /** The canonical request; the adapter must not mutate it (fallbacks may reuse it). */
+  body: Body;
+  /** Model name the upstream expects (the target's `model`). */
+  model: string;
+  stream: boolean;
+  /** Aborted when the client leaves or a deadline passes; the adapter must stop the upstream call at once. */
+  signal: AbortSignal;
+  timeouts: Timeouts;
+  requestId: string;
+  /** The inbound wire format; an adapter speaking it natively may answer with `raw` outcomes. */
+  inboundFormat: WireFormat;
+  /** Called once when the first token (first content-bearing chunk) arrives. */
+  onFirstToken: () => void;
+}
+
+/**
+ * Upstream bytes already in the inbound wire format: forwarded without re-serialising. `usage` is read
+ * off the bytes so accounting never needs a second parse downstream.
+ */
+export interface RawResponse {
+  kind: 'raw';
+  status: number;
+  contentType: string;
+  body: Buffer;
+  usage: Usage | undefined;
+}
+
+export interface RawStream {
+  kind: 'raw-stream';
+  contentType: string;
+  /** SSE bytes exactly as the upstream sent them. Iterating may throw a GatewayError (cut, idle timeout). */
+  chunks: AsyncIterable<Buffer>;
+  /** Filled in when the upstream reports usage (a final usage chunk); read after the stream ends. */
+  usage: () => Usage | undefined;
+}
+
+export type ChatOutcome =
+  | RawResponse
+  | RawStream
+  | { kind: 'response'; response: ChatResponse }
+  | { kind: 'stream'; parts: AsyncIterable<StreamPart> };
+
+export type EmbeddingsOutcome = RawResponse | { kind: 'response'; response: EmbeddingsResponse };
+
+export interface ProviderAdapter {
+  readonly name: string;
+  readonly kind: string;
+  /** Opens the upstream call. Resolves once the upstream has accepted it (status known; for streams, first chunk
+   * received), so a later stage can still fail over; rejects with a GatewayError. */
+  chat(call: UpstreamCall<ChatRequestBody>): Promise<ChatOutcome>;
+  embeddings(call: UpstreamCall<EmbeddingsRequestBody>): Promise<EmbeddingsOutcome>;
+  close(): Promise<void>;
+}

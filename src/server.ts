@@ -1,0 +1,64 @@
+/**
+ * The node:http listener around a gateway, and graceful shutdown: on SIGTERM stop accepting connections,
+ * answer new requests on kept-alive connections with 503, let in-flight requests finish within the grace
+ * period, then close what is left and exit.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createGateway, type Gateway, type GatewayOptions } from './app.js';
+import type { Config } from './config/schema.js';
+
+export interface RunningServer {
+  gateway: Gateway;
+  server: Server;
+  url: string;
+  host: string;
+  port: number;
+  /** Graceful stop: drain, wait up to the grace period for in-flight requests, then force-close. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+export async function startServer(config: Config, options: GatewayOptions = {}): Promise<RunningServer> {
+  const gateway = createGateway(config, options);
+  const server = createServer({ keepAliveTimeout: config.server.keep_alive_timeout_ms, requestTimeout: 0 }, gateway.handle);
+  // Headers must arrive promptly even though bodies and answers may take minutes.
+  server.headersTimeout = 30_000;
+  server.on('clientError', (error, socket) => {
+    if (socket.writable && !socket.destroyed) {
+      const body = JSON.stringify({ error: { message: 'malformed HTTP request', type: 'invalid_request_error', param: null, code: 'bad_request' } });
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    } else {
+      socket.destroy(error);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.server.port, config.server.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  let stopping: Promise<void> | undefined;
+  async function shutdown(graceMs = config.server.shutdown_grace_ms): Promise<void> {
+    stopping ??= (async () => {
+      gateway.drain();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = Date.now() + graceMs;
+      while (gateway.inFlight() > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      const left = gateway.inFlight();
+      if (left > 0) gateway.logger.warn({ in_flight: left }, 'grace period over: closing remaining connections');
+      server.closeAllConnections();
+      await closed;
+      await gateway.close();
+    })();
+    return stopping;
+  }
+
+  return { gateway, server, url: `http://${host}:${address.port}`, host, port: address.port, shutdown };
+}
