@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
+import { crossReferenceProblems } from './cross-references.js';
 import { interpolate, type InterpolationProblem } from './interpolate.js';
 
 export const demoConfigPath = fileURLToPath(new URL('../../../config/demo.yaml', import.meta.url));
@@ -44,7 +45,8 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
 export function parseConfig(text: string, env: Record<string, string | undefined>, source = '<inline>'): Config {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(source, doc.errors.map((e) => `yaml: ${e.message.split('\n')[0] ?? e.message}`));
+    // The first errors locate the fault; the rest are usually its echoes.
+    throw new ConfigError(source, doc.errors.slice(0, 3).map((e) => `yaml: ${e.message.split('\n')[0] ?? e.message}`));
   }
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -58,8 +60,9 @@ export function validateConfig(raw: unknown, env: Record<string, string | undefi
   const envProblems: InterpolationProblem[] = [];
   const interpolated = interpolate(raw, env, envProblems);
   const problems = envProblems.map((p) => `${formatPath(p.path)}: ${p.message}`);
-  const result = configSchema.safeParse(interpolated);
+  const result = configSchema.safeParse(interpolated, { reportInput: true });
   if (!result.success) problems.push(...result.error.issues.flatMap(formatIssue));
+  for (const p of crossReferenceProblems(interpolated)) problems.push(`${formatPath(p.path)}: ${p.message}`);
   if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
   return result.data;
 }

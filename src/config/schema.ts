@@ -1,7 +1,7 @@
 /**
  * The config schema: the single source for validation, defaults, the typed Config, and the published JSON
  * Schema (schema/sluice.config.schema.json, written by `npm run schema`). Cross-references (a target's
- * provider, a key's models) are checked here too, so `sluice check` reports every problem with its path.
+ * provider, a key's models) are checked in cross-references.ts.
  */
 import { z } from 'zod';
 
@@ -149,60 +149,7 @@ export const configSchema = z
     keys: z.array(key).default([]).describe('Virtual keys. None configured = open access (demo only).'),
     teams: z.array(team).default([]),
   })
-  .strict()
-  .superRefine((config, ctx) => {
-    const duplicate = (items: { name: string }[], where: string): void => {
-      const seen = new Set<string>();
-      items.forEach((item, i) => {
-        if (seen.has(item.name)) ctx.addIssue({ code: 'custom', path: [where, i, 'name'], message: `duplicate name "${item.name}"` });
-        seen.add(item.name);
-      });
-    };
-    duplicate(config.providers, 'providers');
-    duplicate(config.models, 'models');
-    duplicate(config.keys, 'keys');
-    duplicate(config.teams, 'teams');
-
-    const known = new Set<string>(providerKinds);
-    const planned = new Set<string>(plannedProviderKinds);
-    config.providers.forEach((p, i) => {
-      if (planned.has(p.kind)) {
-        ctx.addIssue({ code: 'custom', path: ['providers', i, 'kind'], message: `provider kind "${p.kind}" is not supported in this release` });
-      } else if (!known.has(p.kind)) {
-        ctx.addIssue({ code: 'custom', path: ['providers', i, 'kind'], message: `unknown provider kind "${p.kind}" (expected one of: ${providerKinds.join(', ')})` });
-      } else if (p.kind !== 'simulator' && p.base_url === undefined && p.kind !== 'openai') {
-        ctx.addIssue({ code: 'custom', path: ['providers', i, 'base_url'], message: `required for kind "${p.kind}"` });
-      }
-    });
-
-    const providers = new Set(config.providers.map((p) => p.name));
-    const models = new Set(config.models.map((m) => m.name));
-    config.models.forEach((m, i) => {
-      m.targets.forEach((t, j) => {
-        if (!providers.has(t.provider)) ctx.addIssue({ code: 'custom', path: ['models', i, 'targets', j, 'provider'], message: `unknown provider "${t.provider}"` });
-      });
-      for (const list of ['fallbacks', 'context_fallbacks', 'policy_fallbacks'] as const) {
-        m[list].forEach((name, j) => {
-          if (!models.has(name)) ctx.addIssue({ code: 'custom', path: ['models', i, list, j], message: `unknown model "${name}"` });
-          else if (name === m.name) ctx.addIssue({ code: 'custom', path: ['models', i, list, j], message: 'a model cannot fall back to itself' });
-        });
-      }
-    });
-
-    const teams = new Set(config.teams.map((t) => t.name));
-    const secrets = new Set<string>();
-    config.keys.forEach((k, i) => {
-      k.models?.forEach((name, j) => {
-        if (!models.has(name)) ctx.addIssue({ code: 'custom', path: ['keys', i, 'models', j], message: `unknown model "${name}"` });
-      });
-      if (k.team !== undefined && config.teams.length > 0 && !teams.has(k.team)) {
-        ctx.addIssue({ code: 'custom', path: ['keys', i, 'team'], message: `unknown team "${k.team}"` });
-      }
-      // Two keys with one secret would make authentication ambiguous.
-      if (secrets.has(k.key)) ctx.addIssue({ code: 'custom', path: ['keys', i, 'key'], message: 'the same secret is used by another key' });
-      secrets.add(k.key);
-    });
-  });
+  .strict();
 
 export type Config = z.output<typeof configSchema>;
 export type ProviderConfig = Config['providers'][number];
