@@ -1,0 +1,48 @@
+/** Starts a real gateway on a loopback port for a test, with its log lines captured. */
+import { validateConfig } from '../../src/config/load.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+
+export interface TestGateway extends RunningServer {
+  /** Parsed JSON log lines written so far. */
+  logs: Record<string, unknown>[];
+  /** Raw log text, to search for secrets. */
+  rawLogs: () => string;
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: Record<string, unknown>): Promise<TestGateway> {
+  const raw: string[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const destination = {
+    write(line: string): void {
+      raw.push(line);
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // pino writes one JSON object per line; anything else is kept raw only
+      }
+    },
+  };
+  const server = (config['server'] ?? {}) as Record<string, unknown>;
+  const validated = validateConfig({ ...config, server: { host: '127.0.0.1', ...server, port: 0 } });
+  const running = await startServer(validated, { logDestination: destination });
+  return {
+    ...running,
+    logs,
+    rawLogs: () => raw.join(''),
+    close: () => running.shutdown(1_000),
+  };
+}
+
+/** A provider block pointing at a simulator (or any OpenAI-compatible URL). */
+export function upstream(name: string, baseUrl: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name, kind: 'openai-compatible', base_url: `${baseUrl}/v1`, api_key: 'sk-provider-secret-123', ...extra };
+}
+
+export async function waitFor(check: () => boolean, timeoutMs = 2_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
