@@ -127,6 +127,7 @@ async function openStream(
   const tap = new OpenAISseTap();
   const iterator = (response.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   const see = (chunk: Buffer): void => {
+    deadline.chunk();
     if (tap.observe(chunk)) {
       deadline.firstToken();
       call.onFirstToken();

@@ -1,0 +1,134 @@
+/** The CLI as users run it: serve, simulate, check, and graceful shutdown on SIGTERM. */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+
+const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+
+interface Child {
+  process: ChildProcessWithoutNullStreams;
+  url: string;
+  stdout: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(args: string[], env: Record<string, string> = {}): { exited: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return { exited: new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr }))) };
+}
+
+async function startListening(args: string[], pattern: RegExp): Promise<Child> {
+  const child = spawn(process.execPath, [cli, ...args], { env: process.env });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${stderr}`)), 10_000);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const match = pattern.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1] as string);
+      }
+    });
+    child.on('exit', () => reject(new Error(`exited early; stderr: ${stderr}`)));
+  });
+  return { process: child, url, stdout: () => stdout, exited };
+}
+
+describe('sluice CLI', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('check reports every problem with its path and exits 1; serve refuses the same config', async () => {
+    const path = join(dir, 'bad.yaml');
+    await writeFile(path, 'providers: [{ name: p, kind: simulator }]\nmodels:\n  - { name: a, targets: [{ provider: p, model: x }] }\n  - { name: b, targets: [{ provider: x, model: y }] }\n');
+    const checked = await run(['check', '--config', path]).exited;
+    assert.equal(checked.code, 1);
+    assert.match(checked.stderr, /models\[1\]\.targets\[0\]\.provider: unknown provider "x"/);
+    const served = await run(['serve', '--config', path, '--port', '0']).exited;
+    assert.equal(served.code, 1);
+    assert.match(served.stderr, /models\[1\]\.targets\[0\]\.provider: unknown provider "x"/);
+    assert.doesNotMatch(served.stdout, /listening/);
+  });
+
+  test('check accepts a good config', async () => {
+    const path = join(dir, 'good.yaml');
+    await writeFile(path, 'providers: [{ name: p, kind: simulator }]\nmodels: [{ name: a, targets: [{ provider: p, model: x }] }]\n');
+    const checked = await run(['check', '--config', path]).exited;
+    assert.equal(checked.code, 0, checked.stderr);
+  });
+
+  test('serve with no config runs the demo, and a first request needs no key', async () => {
+    const child = await startListening(['serve', '--port', '0'], /sluice listening on (http:\/\/\S+)/);
+    try {
+      const res = await fetch(`${child.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { object: string }).object, 'chat.completion');
+    } finally {
+      child.process.kill('SIGTERM');
+      assert.equal(await child.exited, 0);
+    }
+  });
+
+  test('SIGTERM lets an in-flight stream finish, refuses new work, then exits 0', async () => {
+    const sim = await startListening(['simulate', '--port', '0', '--tokens-per-second', '20', '--output-tokens', '20'], /sluice simulator listening on (http:\/\/\S+)/);
+    const path = join(dir, 'drain.yaml');
+    await writeFile(
+      path,
+      `server: { shutdown_grace_ms: 5000 }\nproviders: [{ name: s, kind: openai-compatible, base_url: "${sim.url}/v1" }]\nmodels: [{ name: m, targets: [{ provider: s, model: m }] }]\n`,
+    );
+    const gateway = await startListening(['serve', '--config', path, '--port', '0'], /sluice listening on (http:\/\/\S+)/);
+    try {
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      assert.equal(res.status, 200);
+      const reader = res.body!.getReader();
+      await reader.read();
+      gateway.process.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // New connections are refused once the listener closed.
+      await assert.rejects(fetch(`${gateway.url}/healthz`));
+      let text = '';
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString();
+      }
+      assert.match(text, /data: \[DONE\]/, 'the in-flight stream finished');
+      assert.equal(await gateway.exited, 0);
+    } finally {
+      gateway.process.kill('SIGKILL');
+      sim.process.kill('SIGTERM');
+      assert.equal(await sim.exited, 0);
+    }
+  });
+
+  test('unknown commands and flags are usage errors', async () => {
+    assert.equal((await run(['frobnicate']).exited).code, 2);
+    assert.equal((await run(['serve', '--nope']).exited).code, 2);
+    assert.equal((await run(['simulate', '--error-rate', '7']).exited).code, 2);
+  });
+});

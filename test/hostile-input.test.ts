@@ -1,0 +1,188 @@
+/**
+ * Thousands of random and mutated bodies and headers: every answer must be a valid chat completion (when
+ * the mutation happened to stay valid) or a 4xx in OpenAI's error format; never a 5xx, a hang, or a crash.
+ */
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { Pool } from 'undici';
+import { startSimulator, type SimulatorHandle } from '../src/simulator/server.js';
+import { startGateway, upstream, type TestGateway } from './helpers/gateway.js';
+
+/** mulberry32: reproducible draws, so a failure can be replayed from its seed. */
+function rng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const validBodies: Record<string, unknown>[] = [
+  { model: 'm', messages: [{ role: 'user', content: 'hello' }] },
+  { model: 'm', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'system', content: 's' }, { role: 'user', content: 'u' }] },
+  { model: 'm', max_tokens: 5, temperature: 0.5, messages: [{ role: 'user', content: [{ type: 'text', text: 'parts' }] }] },
+];
+
+const weirdValues: unknown[] = [
+  null, true, false, 0, -1, 1e308, -1e308, 3.5, '', 'x', '\u0000', '\ud800', '💥'.repeat(50), [], [[]], {}, { role: 1 },
+  [null], ['user'], { __proto__: { polluted: true } }, 'a'.repeat(10_000), Number.MAX_SAFE_INTEGER + 2,
+];
+
+function pick<T>(random: () => number, items: readonly T[]): T {
+  return items[Math.floor(random() * items.length)] as T;
+}
+
+function mutate(random: () => number, value: unknown, depth = 0): unknown {
+  if (depth > 3 || random() < 0.3) return pick(random, weirdValues);
+  if (Array.isArray(value)) {
+    const copy = [...value];
+    if (copy.length > 0 && random() < 0.5) copy[Math.floor(random() * copy.length)] = mutate(random, copy[0], depth + 1);
+    else copy.push(pick(random, weirdValues));
+    return copy;
+  }
+  if (value !== null && typeof value === 'object') {
+    const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+    const keys = Object.keys(copy);
+    const roll = random();
+    if (roll < 0.3 && keys.length > 0) delete copy[pick(random, keys)];
+    else if (roll < 0.8 && keys.length > 0) {
+      const key = pick(random, keys);
+      copy[key] = mutate(random, copy[key], depth + 1);
+    } else copy[pick(random, ['model', 'messages', 'stream', 'n', 'tools', 'stop', '__proto__', 'constructor', 'max_tokens'])] = pick(random, weirdValues);
+    return copy;
+  }
+  return pick(random, weirdValues);
+}
+
+function corruptBytes(random: () => number, text: string): Buffer {
+  const bytes = Buffer.from(text);
+  const roll = random();
+  if (roll < 0.25) return bytes.subarray(0, Math.floor(random() * bytes.length));
+  const copy = Buffer.from(bytes);
+  const flips = 1 + Math.floor(random() * 4);
+  for (let i = 0; i < flips && copy.length > 0; i++) copy[Math.floor(random() * copy.length)] = Math.floor(random() * 256);
+  if (roll < 0.5) return Buffer.concat([copy, Buffer.from([0xff, 0xfe, 0x00])]);
+  return copy;
+}
+
+const contentTypes = ['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'APPLICATION/JSON', 'application/vnd.api+json', '', ';;;'];
+
+describe('hostile input', () => {
+  let sim: SimulatorHandle;
+  let gateway: TestGateway;
+  let pool: Pool;
+
+  before(async () => {
+    sim = await startSimulator({ port: 0, outputTokens: 2 });
+    gateway = await startGateway({
+      server: { max_body_bytes: 64 * 1024 },
+      logging: { level: 'warn' },
+      providers: [upstream('sim', sim.url)],
+      models: [{ name: 'm', targets: [{ provider: 'sim', model: 'm' }] }],
+      keys: [{ name: 'k', key: 'sk-hostile-test-key' }],
+    });
+    pool = new Pool(gateway.url, { connections: 8 });
+  });
+
+  after(async () => {
+    await pool.close();
+    await gateway.close();
+    await sim.close();
+  });
+
+  test('3,000 random and mutated requests: valid answers or 4xx in the OpenAI error format', async () => {
+    const random = rng(20261201);
+    const statuses = new Map<number, number>();
+    const total = 3_000;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < total) {
+        const i = next++;
+        const roll = random();
+        let body: Buffer;
+        if (roll < 0.5) body = Buffer.from(JSON.stringify(mutate(random, pick(random, validBodies))));
+        else if (roll < 0.8) body = corruptBytes(random, JSON.stringify(pick(random, validBodies)));
+        else if (roll < 0.9) body = Buffer.from(JSON.stringify(pick(random, weirdValues)) ?? 'undefined');
+        else body = Buffer.from('[' .repeat(Math.floor(random() * 5_000)));
+        const headers: Record<string, string> = { authorization: random() < 0.9 ? 'Bearer sk-hostile-test-key' : pick(random, ['Bearer', 'Basic abc', 'bearer  ', `Bearer ${'x'.repeat(5000)}`, 'Bearer sk-hostile-test-kex']) };
+        const contentType = random() < 0.8 ? 'application/json' : pick(random, contentTypes);
+        if (contentType !== '') headers['content-type'] = contentType;
+        if (random() < 0.05) headers['x-sluice-priority'] = pick(random, ['urgent', '', 'batch', '\u00ff']);
+        const path = random() < 0.95 ? '/v1/chat/completions' : pick(random, ['/v1/embeddings', '/v1/chat/completions?x=%zz', '/v1//chat', '/v1/models/%E0%A4%A']);
+        const method = random() < 0.97 ? 'POST' : pick(random, ['PUT', 'DELETE', 'PATCH', 'GET']);
+        const res = await pool.request({ path, method, headers, body: method === 'GET' ? null : body });
+        const text = await res.body.text();
+        statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+        const context = `request ${i}: ${method} ${path} → ${res.statusCode} ${text.slice(0, 300)}`;
+        assert.ok(res.statusCode < 500, context);
+        if (res.statusCode >= 400) {
+          const parsed = JSON.parse(text) as { error?: { message?: unknown; type?: unknown; param?: unknown; code?: unknown } };
+          assert.equal(typeof parsed.error?.message, 'string', context);
+          assert.equal(typeof parsed.error?.type, 'string', context);
+          assert.ok('param' in (parsed.error ?? {}) && 'code' in (parsed.error ?? {}), context);
+        } else if (!text.startsWith('data:')) {
+          assert.equal((JSON.parse(text) as { object?: string }).object, method === 'GET' ? (JSON.parse(text) as { object?: string }).object : 'chat.completion', context);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    const rejected = [...statuses].filter(([status]) => status >= 400).reduce((sum, [, n]) => sum + n, 0);
+    assert.ok(rejected > total * 0.6, `most hostile requests are rejected: ${JSON.stringify([...statuses])}`);
+    const health = await pool.request({ path: '/healthz', method: 'GET' });
+    assert.equal(health.statusCode, 200);
+    await health.body.text();
+  });
+
+  test('an oversized body is 413, by declared length and by streamed length', async () => {
+    const big = Buffer.alloc(100 * 1024, 'a');
+    const declared = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-hostile-test-key' },
+      body: big,
+    });
+    assert.equal(declared.status, 413);
+    assert.equal(((await declared.json()) as { error: { code: string } }).error.code, 'payload_too_large');
+    const chunked = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-hostile-test-key' },
+      body: new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < 10; i++) controller.enqueue(new Uint8Array(16 * 1024));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    assert.equal(chunked.status, 413);
+  });
+
+  test('a non-JSON content type is 415', async () => {
+    const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', authorization: 'Bearer sk-hostile-test-key' },
+      body: '{"model":"m","messages":[{"role":"user","content":"x"}]}',
+    });
+    assert.equal(res.status, 415);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'unsupported_media_type');
+  });
+
+  test('malformed HTTP on a raw socket gets a 400 and the server stays up', async () => {
+    for (const garbage of ['NOT HTTP AT ALL\r\n\r\n', 'POST /v1/chat/completions HTTP/1.1\r\nContent-Length: abc\r\n\r\n', '\u0000\u0001\u0002\r\n\r\n']) {
+      const answer = await new Promise<string>((resolve) => {
+        const socket = connect(gateway.port, '127.0.0.1', () => socket.write(garbage));
+        let data = '';
+        socket.on('data', (chunk) => (data += chunk.toString()));
+        socket.on('close', () => resolve(data));
+        socket.on('error', () => resolve(data));
+        setTimeout(() => socket.destroy(), 2_000);
+      });
+      assert.match(answer, /^HTTP\/1\.1 400/, JSON.stringify(garbage));
+    }
+    const health = await fetch(`${gateway.url}/healthz`);
+    assert.equal(health.status, 200);
+  });
+});
