@@ -53,7 +53,12 @@ function pathOf(url: string | undefined): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(body);
 }
@@ -65,7 +70,8 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   const unsubscribeAccessLog = config.logging.access_log ? subscribeAccessLog(owner, logger) : () => {};
 
   const adapters = new Map<string, { adapter: ProviderAdapter; timeouts: Timeouts }>();
-  for (const p of config.providers) adapters.set(p.name, { adapter: createProvider(p), timeouts: p.timeouts });
+  for (const p of config.providers)
+    adapters.set(p.name, { adapter: createProvider(p), timeouts: p.timeouts });
   const catalog = new Catalog(config.models, adapters, Math.floor(Date.now() / 1000));
   const keys = new VirtualKeyStore(config.keys);
   if (keys.open) logger.warn('no virtual keys configured: the gateway accepts requests without an API key');
@@ -91,17 +97,22 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     inFlight++;
     res.once('close', () => {
       inFlight--;
-      if (!res.writableFinished) ctx.clientGone.abort(new GatewayError('client_closed', 'client disconnected'));
+      if (!res.writableFinished)
+        ctx.clientGone.abort(new GatewayError('client_closed', 'client disconnected'));
     });
     if (draining) {
       res.shouldKeepAlive = false;
-      writeError(ctx, new GatewayError('shutting_down', 'the gateway is shutting down', { retryAfterSeconds: 1 }));
+      writeError(
+        ctx,
+        new GatewayError('shutting_down', 'the gateway is shutting down', { retryAfterSeconds: 1 }),
+      );
       return;
     }
     run(ctx).catch((error: unknown) => {
       // handle-errors catches everything a stage throws; reaching here is a bug in the stages themselves.
       logger.error({ err: error, request_id: ctx.id }, 'pipeline failed');
-      if (!res.headersSent) sendJson(res, 500, openAIErrorBody(new GatewayError('internal', 'internal error')));
+      if (!res.headersSent)
+        sendJson(res, 500, openAIErrorBody(new GatewayError('internal', 'internal error')));
       else res.destroy();
     });
   }
@@ -111,7 +122,14 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     const method = req.method ?? 'GET';
     if (chatPaths.has(path) || embeddingsPaths.has(path)) {
       if (method !== 'POST') {
-        sendJson(res, 405, openAIErrorBody(new GatewayError('method_not_allowed', `${method} is not allowed on ${path}; use POST`)), { allow: 'POST' });
+        sendJson(
+          res,
+          405,
+          openAIErrorBody(
+            new GatewayError('method_not_allowed', `${method} is not allowed on ${path}; use POST`),
+          ),
+          { allow: 'POST' },
+        );
         return;
       }
       start(chatPaths.has(path) ? 'chat' : 'embeddings', req, res);
@@ -120,7 +138,9 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     if (method === 'GET' || method === 'HEAD') {
       if (path === '/healthz') return sendJson(res, 200, '{"status":"ok"}');
       if (path === '/readyz') {
-        return draining ? sendJson(res, 503, '{"status":"draining"}') : sendJson(res, 200, '{"status":"ready"}');
+        return draining
+          ? sendJson(res, 503, '{"status":"draining"}')
+          : sendJson(res, 200, '{"status":"ready"}');
       }
       if (path === '/metrics') {
         metrics.registry.metrics().then(
@@ -140,7 +160,11 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
         return;
       }
     }
-    sendJson(res, 404, openAIErrorBody(new GatewayError('route_not_found', `no route for ${method} ${path.slice(0, 200)}`)));
+    sendJson(
+      res,
+      404,
+      openAIErrorBody(new GatewayError('route_not_found', `no route for ${method} ${path.slice(0, 200)}`)),
+    );
   }
 
   return {

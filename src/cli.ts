@@ -12,7 +12,8 @@ const usage = `usage:
 
 function portOf(text: string, source: string): number {
   const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(source, [`port: expected 0-65535, got "${text}"`]);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new ConfigError(source, [`port: expected 0-65535, got "${text}"`]);
   return port;
 }
 
@@ -24,7 +25,11 @@ async function load(path: string | undefined): Promise<{ config: Config; path: s
 async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { config: { type: 'string', short: 'c' }, host: { type: 'string' }, port: { type: 'string', short: 'p' } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      host: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+    },
     strict: true,
   });
   const { config } = await load(values.config);
@@ -49,7 +54,11 @@ async function serve(argv: string[]): Promise<void> {
 }
 
 async function check(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { config: { type: 'string', short: 'c' } },
+    strict: true,
+  });
   if (values.config === undefined) throw new ConfigError('(none)', ['--config FILE is required']);
   const { path } = await load(values.config);
   console.log(`${path}: ok`);

@@ -20,13 +20,25 @@ export interface RunningServer {
 
 export async function startServer(config: Config, options: GatewayOptions = {}): Promise<RunningServer> {
   const gateway = createGateway(config, options);
-  const server = createServer({ keepAliveTimeout: config.server.keep_alive_timeout_ms, requestTimeout: 0 }, gateway.handle);
+  const server = createServer(
+    { keepAliveTimeout: config.server.keep_alive_timeout_ms, requestTimeout: 0 },
+    gateway.handle,
+  );
   // Headers must arrive promptly even though bodies and answers may take minutes.
   server.headersTimeout = 30_000;
   server.on('clientError', (error, socket) => {
     if (socket.writable && !socket.destroyed) {
-      const body = JSON.stringify({ error: { message: 'malformed HTTP request', type: 'invalid_request_error', param: null, code: 'bad_request' } });
-      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      const body = JSON.stringify({
+        error: {
+          message: 'malformed HTTP request',
+          type: 'invalid_request_error',
+          param: null,
+          code: 'bad_request',
+        },
+      });
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
     } else {
       socket.destroy(error);
     }
@@ -52,7 +64,8 @@ export async function startServer(config: Config, options: GatewayOptions = {}):
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
       const left = gateway.inFlight();
-      if (left > 0) gateway.logger.warn({ in_flight: left }, 'grace period over: closing remaining connections');
+      if (left > 0)
+        gateway.logger.warn({ in_flight: left }, 'grace period over: closing remaining connections');
       server.closeAllConnections();
       await closed;
       await gateway.close();

@@ -16,7 +16,10 @@ interface Child {
   exited: Promise<number | null>;
 }
 
-function run(args: string[], env: Record<string, string> = {}): { exited: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): { exited: Promise<{ code: number | null; stdout: string; stderr: string }> } {
   const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
@@ -57,7 +60,10 @@ describe('sluice CLI', () => {
 
   test('check reports every problem with its path and exits 1; serve refuses the same config', async () => {
     const path = join(dir, 'bad.yaml');
-    await writeFile(path, 'providers: [{ name: p, kind: simulator }]\nmodels:\n  - { name: a, targets: [{ provider: p, model: x }] }\n  - { name: b, targets: [{ provider: x, model: y }] }\n');
+    await writeFile(
+      path,
+      'providers: [{ name: p, kind: simulator }]\nmodels:\n  - { name: a, targets: [{ provider: p, model: x }] }\n  - { name: b, targets: [{ provider: x, model: y }] }\n',
+    );
     const checked = await run(['check', '--config', path]).exited;
     assert.equal(checked.code, 1);
     assert.match(checked.stderr, /models\[1\]\.targets\[0\]\.provider: unknown provider "x"/);
@@ -69,7 +75,10 @@ describe('sluice CLI', () => {
 
   test('check accepts a good config', async () => {
     const path = join(dir, 'good.yaml');
-    await writeFile(path, 'providers: [{ name: p, kind: simulator }]\nmodels: [{ name: a, targets: [{ provider: p, model: x }] }]\n');
+    await writeFile(
+      path,
+      'providers: [{ name: p, kind: simulator }]\nmodels: [{ name: a, targets: [{ provider: p, model: x }] }]\n',
+    );
     const checked = await run(['check', '--config', path]).exited;
     assert.equal(checked.code, 0, checked.stderr);
   });
@@ -91,13 +100,19 @@ describe('sluice CLI', () => {
   });
 
   test('SIGTERM lets an in-flight stream finish, refuses new work, then exits 0', async () => {
-    const sim = await startListening(['simulate', '--port', '0', '--tokens-per-second', '20', '--output-tokens', '20'], /sluice simulator listening on (http:\/\/\S+)/);
+    const sim = await startListening(
+      ['simulate', '--port', '0', '--tokens-per-second', '20', '--output-tokens', '20'],
+      /sluice simulator listening on (http:\/\/\S+)/,
+    );
     const path = join(dir, 'drain.yaml');
     await writeFile(
       path,
       `server: { shutdown_grace_ms: 5000 }\nproviders: [{ name: s, kind: openai-compatible, base_url: "${sim.url}/v1" }]\nmodels: [{ name: m, targets: [{ provider: s, model: m }] }]\n`,
     );
-    const gateway = await startListening(['serve', '--config', path, '--port', '0'], /sluice listening on (http:\/\/\S+)/);
+    const gateway = await startListening(
+      ['serve', '--config', path, '--port', '0'],
+      /sluice listening on (http:\/\/\S+)/,
+    );
     try {
       const res = await fetch(`${gateway.url}/v1/chat/completions`, {
         method: 'POST',

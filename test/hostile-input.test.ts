@@ -23,13 +23,46 @@ function rng(seed: number): () => number {
 
 const validBodies: Record<string, unknown>[] = [
   { model: 'm', messages: [{ role: 'user', content: 'hello' }] },
-  { model: 'm', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'system', content: 's' }, { role: 'user', content: 'u' }] },
-  { model: 'm', max_tokens: 5, temperature: 0.5, messages: [{ role: 'user', content: [{ type: 'text', text: 'parts' }] }] },
+  {
+    model: 'm',
+    stream: true,
+    stream_options: { include_usage: true },
+    messages: [
+      { role: 'system', content: 's' },
+      { role: 'user', content: 'u' },
+    ],
+  },
+  {
+    model: 'm',
+    max_tokens: 5,
+    temperature: 0.5,
+    messages: [{ role: 'user', content: [{ type: 'text', text: 'parts' }] }],
+  },
 ];
 
 const weirdValues: unknown[] = [
-  null, true, false, 0, -1, 1e308, -1e308, 3.5, '', 'x', '\u0000', '\ud800', '💥'.repeat(50), [], [[]], {}, { role: 1 },
-  [null], ['user'], { __proto__: { polluted: true } }, 'a'.repeat(10_000), Number.MAX_SAFE_INTEGER + 2,
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1e308,
+  -1e308,
+  3.5,
+  '',
+  'x',
+  '\u0000',
+  '\ud800',
+  '💥'.repeat(50),
+  [],
+  [[]],
+  {},
+  { role: 1 },
+  [null],
+  ['user'],
+  { __proto__: { polluted: true } },
+  'a'.repeat(10_000),
+  Number.MAX_SAFE_INTEGER + 2,
 ];
 
 function pick<T>(random: () => number, items: readonly T[]): T {
@@ -40,7 +73,8 @@ function mutate(random: () => number, value: unknown, depth = 0): unknown {
   if (depth > 3 || random() < 0.3) return pick(random, weirdValues);
   if (Array.isArray(value)) {
     const copy = [...value];
-    if (copy.length > 0 && random() < 0.5) copy[Math.floor(random() * copy.length)] = mutate(random, copy[0], depth + 1);
+    if (copy.length > 0 && random() < 0.5)
+      copy[Math.floor(random() * copy.length)] = mutate(random, copy[0], depth + 1);
     else copy.push(pick(random, weirdValues));
     return copy;
   }
@@ -52,7 +86,20 @@ function mutate(random: () => number, value: unknown, depth = 0): unknown {
     else if (roll < 0.8 && keys.length > 0) {
       const key = pick(random, keys);
       copy[key] = mutate(random, copy[key], depth + 1);
-    } else copy[pick(random, ['model', 'messages', 'stream', 'n', 'tools', 'stop', '__proto__', 'constructor', 'max_tokens'])] = pick(random, weirdValues);
+    } else
+      copy[
+        pick(random, [
+          'model',
+          'messages',
+          'stream',
+          'n',
+          'tools',
+          'stop',
+          '__proto__',
+          'constructor',
+          'max_tokens',
+        ])
+      ] = pick(random, weirdValues);
     return copy;
   }
   return pick(random, weirdValues);
@@ -64,12 +111,23 @@ function corruptBytes(random: () => number, text: string): Buffer {
   if (roll < 0.25) return bytes.subarray(0, Math.floor(random() * bytes.length));
   const copy = Buffer.from(bytes);
   const flips = 1 + Math.floor(random() * 4);
-  for (let i = 0; i < flips && copy.length > 0; i++) copy[Math.floor(random() * copy.length)] = Math.floor(random() * 256);
+  for (let i = 0; i < flips && copy.length > 0; i++)
+    copy[Math.floor(random() * copy.length)] = Math.floor(random() * 256);
   if (roll < 0.5) return Buffer.concat([copy, Buffer.from([0xff, 0xfe, 0x00])]);
   return copy;
 }
 
-const contentTypes = ['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'APPLICATION/JSON', 'application/vnd.api+json', '', ';;;'];
+const contentTypes = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'APPLICATION/JSON',
+  'application/vnd.api+json',
+  '',
+  ';;;',
+];
 
 describe('hostile input', () => {
   let sim: SimulatorHandle;
@@ -107,12 +165,31 @@ describe('hostile input', () => {
         if (roll < 0.5) body = Buffer.from(JSON.stringify(mutate(random, pick(random, validBodies))));
         else if (roll < 0.8) body = corruptBytes(random, JSON.stringify(pick(random, validBodies)));
         else if (roll < 0.9) body = Buffer.from(JSON.stringify(pick(random, weirdValues)) ?? 'undefined');
-        else body = Buffer.from('[' .repeat(Math.floor(random() * 5_000)));
-        const headers: Record<string, string> = { authorization: random() < 0.9 ? 'Bearer sk-hostile-test-key' : pick(random, ['Bearer', 'Basic abc', 'bearer  ', `Bearer ${'x'.repeat(5000)}`, 'Bearer sk-hostile-test-kex']) };
+        else body = Buffer.from('['.repeat(Math.floor(random() * 5_000)));
+        const headers: Record<string, string> = {
+          authorization:
+            random() < 0.9
+              ? 'Bearer sk-hostile-test-key'
+              : pick(random, [
+                  'Bearer',
+                  'Basic abc',
+                  'bearer  ',
+                  `Bearer ${'x'.repeat(5000)}`,
+                  'Bearer sk-hostile-test-kex',
+                ]),
+        };
         const contentType = random() < 0.8 ? 'application/json' : pick(random, contentTypes);
         if (contentType !== '') headers['content-type'] = contentType;
         if (random() < 0.05) headers['x-sluice-priority'] = pick(random, ['urgent', '', 'batch', '\u00ff']);
-        const path = random() < 0.95 ? '/v1/chat/completions' : pick(random, ['/v1/embeddings', '/v1/chat/completions?x=%zz', '/v1//chat', '/v1/models/%E0%A4%A']);
+        const path =
+          random() < 0.95
+            ? '/v1/chat/completions'
+            : pick(random, [
+                '/v1/embeddings',
+                '/v1/chat/completions?x=%zz',
+                '/v1//chat',
+                '/v1/models/%E0%A4%A',
+              ]);
         const method = random() < 0.97 ? 'POST' : pick(random, ['PUT', 'DELETE', 'PATCH', 'GET']);
         const res = await pool.request({ path, method, headers, body: method === 'GET' ? null : body });
         const text = await res.body.text();
@@ -120,12 +197,18 @@ describe('hostile input', () => {
         const context = `request ${i}: ${method} ${path} → ${res.statusCode} ${text.slice(0, 300)}`;
         assert.ok(res.statusCode < 500, context);
         if (res.statusCode >= 400) {
-          const parsed = JSON.parse(text) as { error?: { message?: unknown; type?: unknown; param?: unknown; code?: unknown } };
+          const parsed = JSON.parse(text) as {
+            error?: { message?: unknown; type?: unknown; param?: unknown; code?: unknown };
+          };
           assert.equal(typeof parsed.error?.message, 'string', context);
           assert.equal(typeof parsed.error?.type, 'string', context);
           assert.ok('param' in (parsed.error ?? {}) && 'code' in (parsed.error ?? {}), context);
         } else if (!text.startsWith('data:')) {
-          assert.equal((JSON.parse(text) as { object?: string }).object, method === 'GET' ? (JSON.parse(text) as { object?: string }).object : 'chat.completion', context);
+          assert.equal(
+            (JSON.parse(text) as { object?: string }).object,
+            method === 'GET' ? (JSON.parse(text) as { object?: string }).object : 'chat.completion',
+            context,
+          );
         }
       }
     };
@@ -171,7 +254,11 @@ describe('hostile input', () => {
   });
 
   test('malformed HTTP on a raw socket gets a 400 and the server stays up', async () => {
-    for (const garbage of ['NOT HTTP AT ALL\r\n\r\n', 'POST /v1/chat/completions HTTP/1.1\r\nContent-Length: abc\r\n\r\n', '\u0000\u0001\u0002\r\n\r\n']) {
+    for (const garbage of [
+      'NOT HTTP AT ALL\r\n\r\n',
+      'POST /v1/chat/completions HTTP/1.1\r\nContent-Length: abc\r\n\r\n',
+      '\u0000\u0001\u0002\r\n\r\n',
+    ]) {
       const answer = await new Promise<string>((resolve) => {
         const socket = connect(gateway.port, '127.0.0.1', () => socket.write(garbage));
         let data = '';

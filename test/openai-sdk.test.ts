@@ -93,14 +93,22 @@ describe('openai SDK through Sluice to the simulator', () => {
     assert.equal(body['user'], 'end-user-7');
     assert.equal(body['model'], 'gpt-4o-mini', 'the target model name goes upstream');
     assert.equal(recorded.headers.authorization, `Bearer ${providerKey}`);
-    assert.ok(!JSON.stringify(recorded.headers).includes(appKey), 'the virtual key never reaches the upstream');
+    assert.ok(
+      !JSON.stringify(recorded.headers).includes(appKey),
+      'the virtual key never reaches the upstream',
+    );
   });
 
   test('embeddings, float and base64 (the SDK default)', async () => {
     const asBase64 = await client.embeddings.create({ model: 'embed-model', input: ['one', 'two'] });
     assert.equal(asBase64.data.length, 2);
     assert.equal(asBase64.data[0]?.embedding.length, 1536);
-    const asFloat = await client.embeddings.create({ model: 'embed-model', input: 'one', encoding_format: 'float', dimensions: 64 });
+    const asFloat = await client.embeddings.create({
+      model: 'embed-model',
+      input: 'one',
+      encoding_format: 'float',
+      dimensions: 64,
+    });
     assert.equal(asFloat.data[0]?.embedding.length, 64);
     const norm = Math.sqrt(asFloat.data[0]!.embedding.reduce((s, v) => s + v * v, 0));
     assert.ok(Math.abs(norm - 1) < 1e-3);
@@ -111,10 +119,16 @@ describe('openai SDK through Sluice to the simulator', () => {
     assert.deepEqual(all.data.map((m) => m.id).sort(), ['chat-model', 'embed-model', 'other-model']);
     const limited = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: limitedKey, maxRetries: 0 });
     const visible = await limited.models.list();
-    assert.deepEqual(visible.data.map((m) => m.id), ['other-model']);
+    assert.deepEqual(
+      visible.data.map((m) => m.id),
+      ['other-model'],
+    );
     const one = await limited.models.retrieve('other-model');
     assert.equal(one.id, 'other-model');
-    await assert.rejects(limited.models.retrieve('chat-model'), (e: unknown) => e instanceof APIError && e.status === 404);
+    await assert.rejects(
+      limited.models.retrieve('chat-model'),
+      (e: unknown) => e instanceof APIError && e.status === 404,
+    );
   });
 
   test('unknown or missing keys get 401; a model outside the allow-list is 404 model_not_found', async () => {
@@ -130,7 +144,8 @@ describe('openai SDK through Sluice to the simulator', () => {
     );
     await assert.rejects(
       client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }),
-      (e: unknown) => e instanceof APIError && e.status === 404 && e.code === 'model_not_found' && e.param === 'model',
+      (e: unknown) =>
+        e instanceof APIError && e.status === 404 && e.code === 'model_not_found' && e.param === 'model',
     );
   });
 
@@ -141,7 +156,11 @@ describe('openai SDK through Sluice to the simulator', () => {
     );
     await assert.rejects(
       // @ts-expect-error: deliberately the wrong type
-      client.chat.completions.create({ model: 'chat-model', messages: [{ role: 'user', content: 'x' }], max_tokens: 'lots' }),
+      client.chat.completions.create({
+        model: 'chat-model',
+        messages: [{ role: 'user', content: 'x' }],
+        max_tokens: 'lots',
+      }),
       (e: unknown) => e instanceof APIError && e.status === 400 && e.param === 'max_tokens',
     );
   });
@@ -155,7 +174,11 @@ describe('openai SDK through Sluice to the simulator', () => {
       );
       sim.setOptions({ rateLimitRate: 0, errorRate: 1 });
       await assert.rejects(
-        client.chat.completions.create({ model: 'chat-model', messages: [{ role: 'user', content: 'x' }], stream: true }),
+        client.chat.completions.create({
+          model: 'chat-model',
+          messages: [{ role: 'user', content: 'x' }],
+          stream: true,
+        }),
         (e: unknown) => e instanceof APIError && e.status === 502 && e.type === 'api_error',
       );
     } finally {
@@ -166,7 +189,11 @@ describe('openai SDK through Sluice to the simulator', () => {
   test('a stream cut by the upstream ends with an error the SDK raises, never a clean finish', async () => {
     sim.setOptions({ streamCutRate: 1, outputTokens: 40, tokensPerSecond: 400 });
     try {
-      const stream = await client.chat.completions.create({ model: 'chat-model', messages: [{ role: 'user', content: 'x' }], stream: true });
+      const stream = await client.chat.completions.create({
+        model: 'chat-model',
+        messages: [{ role: 'user', content: 'x' }],
+        stream: true,
+      });
       let finished = false;
       await assert.rejects(async () => {
         for await (const chunk of stream) if (chunk.choices[0]?.finish_reason) finished = true;
@@ -186,7 +213,10 @@ describe('openai SDK through Sluice to the simulator', () => {
         const body = { model: 'chat-model', messages: [{ role: 'user' as const, content: 'long' }] };
         let settled: Promise<unknown>;
         if (stream) {
-          const s = await client.chat.completions.create({ ...body, stream: true }, { signal: controller.signal });
+          const s = await client.chat.completions.create(
+            { ...body, stream: true },
+            { signal: controller.signal },
+          );
           const iterator = s[Symbol.asyncIterator]();
           await iterator.next();
           settled = (async () => {
@@ -210,18 +240,33 @@ describe('openai SDK through Sluice to the simulator', () => {
 
   test('metrics count requests by route, model, provider and status, with TTFT and in-flight', async () => {
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
-    assert.match(text, /sluice_requests_total\{route="chat",model="chat-model",provider="sim",status="200"\} \d+/);
-    assert.match(text, /sluice_requests_total\{route="chat",model="chat-model",provider="sim",status="429"\} 1/);
-    assert.match(text, /sluice_time_to_first_token_seconds_bucket\{le="[^"]+",route="chat",model="chat-model",provider="sim"\} \d+/);
-    assert.match(text, /sluice_request_duration_seconds_count\{route="embeddings",model="embed-model",provider="sim"\} 2/);
+    assert.match(
+      text,
+      /sluice_requests_total\{route="chat",model="chat-model",provider="sim",status="200"\} \d+/,
+    );
+    assert.match(
+      text,
+      /sluice_requests_total\{route="chat",model="chat-model",provider="sim",status="429"\} 1/,
+    );
+    assert.match(
+      text,
+      /sluice_time_to_first_token_seconds_bucket\{le="[^"]+",route="chat",model="chat-model",provider="sim"\} \d+/,
+    );
+    assert.match(
+      text,
+      /sluice_request_duration_seconds_count\{route="embeddings",model="embed-model",provider="sim"\} 2/,
+    );
     assert.match(text, /sluice_requests_in_flight\{route="chat"\} 0/);
   });
 
   test('no secret appears in any log line', () => {
     const logs = gateway.rawLogs();
     assert.ok(logs.length > 0);
-    for (const secret of [appKey, limitedKey, providerKey, 'sk-not-a-key-000']) assert.ok(!logs.includes(secret), `log leaks ${secret}`);
+    for (const secret of [appKey, limitedKey, providerKey, 'sk-not-a-key-000'])
+      assert.ok(!logs.includes(secret), `log leaks ${secret}`);
     const access = gateway.logs.filter((l) => l['msg'] === 'request');
-    assert.ok(access.some((l) => l['key_name'] === 'app' && l['team'] === 'alpha' && l['provider'] === 'sim'));
+    assert.ok(
+      access.some((l) => l['key_name'] === 'app' && l['team'] === 'alpha' && l['provider'] === 'sim'),
+    );
   });
 });

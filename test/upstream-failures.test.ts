@@ -56,14 +56,19 @@ describe('upstream failures map to the right status', () => {
 
   const ask = (model: string, stream = false) =>
     stream
-      ? client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }], stream: true }).then(async (s) => {
-          for await (const _ of s);
-        })
+      ? client.chat.completions
+          .create({ model, messages: [{ role: 'user', content: 'x' }], stream: true })
+          .then(async (s) => {
+            for await (const _ of s);
+          })
       : client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] });
 
   test('a stream whose first token is later than ttft_ms is a 504, in about ttft_ms', async () => {
     const started = Date.now();
-    await assert.rejects(ask('slow', true), (e: unknown) => e instanceof APIError && e.status === 504 && e.code === 'upstream_timeout');
+    await assert.rejects(
+      ask('slow', true),
+      (e: unknown) => e instanceof APIError && e.status === 504 && e.code === 'upstream_timeout',
+    );
     const took = Date.now() - started;
     assert.ok(took >= 250 && took < 1_500, `took ${took} ms`);
   });
@@ -75,7 +80,10 @@ describe('upstream failures map to the right status', () => {
   });
 
   test('a refused connection is a 502 upstream_unreachable', async () => {
-    await assert.rejects(ask('refused'), (e: unknown) => e instanceof APIError && e.status === 502 && e.code === 'upstream_unreachable');
+    await assert.rejects(
+      ask('refused'),
+      (e: unknown) => e instanceof APIError && e.status === 502 && e.code === 'upstream_unreachable',
+    );
   });
 
   test('a stream that goes silent for longer than idle_ms ends with an error event', async () => {
@@ -102,7 +110,7 @@ describe('upstream failures map to the right status', () => {
 });
 
 describe('upstream credential errors', () => {
-  test('an upstream 401 is the gateway operator\'s problem: 502, and the provider key is not echoed', async () => {
+  test("an upstream 401 is the gateway operator's problem: 502, and the provider key is not echoed", async () => {
     const sim = await startSimulator({ port: 0, apiKey: 'the-right-key' });
     const gateway = await startGateway({
       providers: [upstream('sim', sim.url, { api_key: 'sk-wrong-provider-key-xyz' })],

@@ -56,4 +56,9 @@ export class VirtualKeyStore {
 }
 
 /** The key an open gateway attributes requests to. */
-export const anonymousKey: VirtualKey = { name: 'anonymous', team: undefined, models: undefined, priority: 'interactive' };
+export const anonymousKey: VirtualKey = {
+  name: 'anonymous',
+  team: undefined,
+  models: undefined,
+  priority: 'interactive',
+};

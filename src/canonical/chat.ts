@@ -40,6 +40,13 @@ export interface ChatResponse {
 export type StreamPart =
   | { type: 'start'; id: string; model: string; created: number }
   | { type: 'text-delta'; choice: number; text: string }
-  | { type: 'tool-call-delta'; choice: number; index: number; id?: string; name?: string; argumentsDelta: string }
+  | {
+      type: 'tool-call-delta';
+      choice: number;
+      index: number;
+      id?: string;
+      name?: string;
+      argumentsDelta: string;
+    }
   | { type: 'finish'; choice: number; reason: FinishReason }
   | { type: 'usage'; usage: Usage };

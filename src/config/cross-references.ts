@@ -13,7 +13,9 @@ export interface Problem {
 type Node = Record<string, unknown>;
 
 function list(value: unknown): Node[] {
-  return Array.isArray(value) ? value.map((item) => (item !== null && typeof item === 'object' ? (item as Node) : {})) : [];
+  return Array.isArray(value)
+    ? value.map((item) => (item !== null && typeof item === 'object' ? (item as Node) : {}))
+    : [];
 }
 
 function names(value: unknown): string[] {
@@ -54,9 +56,15 @@ export function crossReferenceProblems(raw: unknown): Problem[] {
     const kind = str(p['kind']);
     if (kind === undefined) return;
     if (planned.has(kind)) {
-      problems.push({ path: ['providers', i, 'kind'], message: `provider kind "${kind}" is not supported in this release` });
+      problems.push({
+        path: ['providers', i, 'kind'],
+        message: `provider kind "${kind}" is not supported in this release`,
+      });
     } else if (!known.has(kind)) {
-      problems.push({ path: ['providers', i, 'kind'], message: `unknown provider kind "${kind}" (expected one of: ${providerKinds.join(', ')})` });
+      problems.push({
+        path: ['providers', i, 'kind'],
+        message: `unknown provider kind "${kind}" (expected one of: ${providerKinds.join(', ')})`,
+      });
     } else if (kind === 'openai-compatible' && p['base_url'] === undefined) {
       problems.push({ path: ['providers', i, 'base_url'], message: `required for kind "${kind}"` });
     }
@@ -66,13 +74,18 @@ export function crossReferenceProblems(raw: unknown): Problem[] {
     list(m['targets']).forEach((t, j) => {
       const provider = str(t['provider']);
       if (provider !== undefined && !providerNames.has(provider)) {
-        problems.push({ path: ['models', i, 'targets', j, 'provider'], message: `unknown provider "${provider}"` });
+        problems.push({
+          path: ['models', i, 'targets', j, 'provider'],
+          message: `unknown provider "${provider}"`,
+        });
       }
     });
     for (const field of ['fallbacks', 'context_fallbacks', 'policy_fallbacks']) {
       names(m[field]).forEach((name, j) => {
-        if (!modelNames.has(name)) problems.push({ path: ['models', i, field, j], message: `unknown model "${name}"` });
-        else if (name === m['name']) problems.push({ path: ['models', i, field, j], message: 'a model cannot fall back to itself' });
+        if (!modelNames.has(name))
+          problems.push({ path: ['models', i, field, j], message: `unknown model "${name}"` });
+        else if (name === m['name'])
+          problems.push({ path: ['models', i, field, j], message: 'a model cannot fall back to itself' });
       });
     }
   });
@@ -80,7 +93,8 @@ export function crossReferenceProblems(raw: unknown): Problem[] {
   const secrets = new Set<string>();
   keys.forEach((k, i) => {
     names(k['models']).forEach((name, j) => {
-      if (!modelNames.has(name)) problems.push({ path: ['keys', i, 'models', j], message: `unknown model "${name}"` });
+      if (!modelNames.has(name))
+        problems.push({ path: ['keys', i, 'models', j], message: `unknown model "${name}"` });
     });
     const team = str(k['team']);
     if (team !== undefined && teams.length > 0 && !teamNames.has(team)) {
@@ -89,7 +103,8 @@ export function crossReferenceProblems(raw: unknown): Problem[] {
     const secret = str(k['key']);
     if (secret === undefined) return;
     // Two keys with one secret would make authentication ambiguous.
-    if (secrets.has(secret)) problems.push({ path: ['keys', i, 'key'], message: 'the same secret is used by another key' });
+    if (secrets.has(secret))
+      problems.push({ path: ['keys', i, 'key'], message: 'the same secret is used by another key' });
     secrets.add(secret);
   });
   return problems;

@@ -46,10 +46,19 @@ models:
 server: { port: "eighty", colour: blue }
 `);
   assert.ok(problems.includes('models[1].targets[0].provider: unknown provider "x"'), problems.join('\n'));
-  assert.ok(problems.some((p) => p.startsWith('models[1].targets[0].weight:')), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.startsWith('models[1].targets[0].weight:')),
+    problems.join('\n'),
+  );
   assert.ok(problems.includes('models[1].fallbacks[0]: unknown model "nope"'), problems.join('\n'));
-  assert.ok(problems.some((p) => p.startsWith('providers[1].kind: unknown provider kind "nonsense"')), problems.join('\n'));
-  assert.ok(problems.some((p) => p.startsWith('server.port:')), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.startsWith('providers[1].kind: unknown provider kind "nonsense"')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.startsWith('server.port:')),
+    problems.join('\n'),
+  );
   assert.ok(problems.includes('server.colour: unknown field'), problems.join('\n'));
 });
 
@@ -63,7 +72,10 @@ keys:
   - { name: k2, key: secret-one-1234 }
 `);
   assert.ok(problems.includes('providers[1].name: duplicate name "sim"'), problems.join('\n'));
-  assert.ok(problems.includes('models[0].fallbacks[0]: a model cannot fall back to itself'), problems.join('\n'));
+  assert.ok(
+    problems.includes('models[0].fallbacks[0]: a model cannot fall back to itself'),
+    problems.join('\n'),
+  );
   assert.ok(problems.includes('keys[0].models[0]: unknown model "ghost"'), problems.join('\n'));
   assert.ok(problems.includes('keys[1].key: the same secret is used by another key'), problems.join('\n'));
 });
@@ -86,17 +98,27 @@ models: [{ name: m, targets: [{ provider: up, model: x }] }]
   assert.equal(config.server.port, 9000);
   assert.equal(config.server.admin_key, 'a: b # not yaml');
   assert.equal(config.providers[0]?.base_url, 'http://h:1/v1');
-  assert.equal(parseConfig(minimal.replace('name: m', () => 'name: "$${LITERAL}"'), {}).models[0]?.name, '${LITERAL}');
+  assert.equal(
+    parseConfig(
+      minimal.replace('name: m', () => 'name: "$${LITERAL}"'),
+      {},
+    ).models[0]?.name,
+    '${LITERAL}',
+  );
 });
 
 test('kinds named by the contract but not built yet are refused clearly', () => {
-  const problems = problemsOf(minimal + '\n  - { name: extra, targets: [{ provider: sim, model: y }] }\n'.replace('extra', 'n') + '');
+  const problems = problemsOf(
+    minimal + '\n  - { name: extra, targets: [{ provider: sim, model: y }] }\n'.replace('extra', 'n') + '',
+  );
   assert.deepEqual(problems, []);
   const refused = problemsOf(`
 providers: [{ name: a, kind: anthropic, base_url: "https://api.anthropic.com" }]
 models: [{ name: m, targets: [{ provider: a, model: x }] }]
 `);
-  assert.deepEqual(refused, ['providers[0].kind: provider kind "anthropic" is not supported in this release']);
+  assert.deepEqual(refused, [
+    'providers[0].kind: provider kind "anthropic" is not supported in this release',
+  ]);
 });
 
 test('YAML syntax errors and missing files are ConfigErrors, not crashes', async () => {

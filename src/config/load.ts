@@ -42,11 +42,18 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
 }
 
 /** Parses and validates config text. Throws ConfigError listing every problem. */
-export function parseConfig(text: string, env: Record<string, string | undefined>, source = '<inline>'): Config {
+export function parseConfig(
+  text: string,
+  env: Record<string, string | undefined>,
+  source = '<inline>',
+): Config {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     // The first errors locate the fault; the rest are usually its echoes.
-    throw new ConfigError(source, doc.errors.slice(0, 3).map((e) => `yaml: ${e.message.split('\n')[0] ?? e.message}`));
+    throw new ConfigError(
+      source,
+      doc.errors.slice(0, 3).map((e) => `yaml: ${e.message.split('\n')[0] ?? e.message}`),
+    );
   }
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -56,7 +63,11 @@ export function parseConfig(text: string, env: Record<string, string | undefined
 }
 
 /** Validates an already-parsed config tree (interpolating ${ENV} first). Throws ConfigError. */
-export function validateConfig(raw: unknown, env: Record<string, string | undefined> = {}, source = '<inline>'): Config {
+export function validateConfig(
+  raw: unknown,
+  env: Record<string, string | undefined> = {},
+  source = '<inline>',
+): Config {
   const envProblems: InterpolationProblem[] = [];
   const interpolated = interpolate(raw, env, envProblems);
   const problems = envProblems.map((p) => `${formatPath(p.path)}: ${p.message}`);
@@ -72,7 +83,8 @@ export async function loadConfigFile(path: string, env: Record<string, string | 
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
     throw new ConfigError(path, [`(file): ${reason}`]);
   }
   return parseConfig(text, env, path);

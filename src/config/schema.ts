@@ -14,7 +14,11 @@ const positiveMs = z.number().int().positive();
 const timeouts = z
   .object({
     connect_ms: positiveMs.default(5_000).describe('TCP+TLS connect timeout.'),
-    ttft_ms: positiveMs.default(30_000).describe('Time from sending the request to the first token (first body byte when non-streaming: response headers).'),
+    ttft_ms: positiveMs
+      .default(30_000)
+      .describe(
+        'Time from sending the request to the first token (first body byte when non-streaming: response headers).',
+      ),
     idle_ms: positiveMs.default(30_000).describe('Longest silence between two stream chunks.'),
     total_ms: positiveMs.default(600_000).describe('Whole upstream call, first byte to last.'),
   })
@@ -34,11 +38,25 @@ const provider = z
   .object({
     name: z.string().min(1).describe('Unique name that targets refer to.'),
     kind: z.string().describe(`One of: ${providerKinds.join(', ')}.`),
-    base_url: z.url().optional().describe('Upstream base URL including the version path, e.g. https://api.openai.com/v1.'),
-    api_key: z.string().optional().describe('The provider credential. Sent only to this provider; never logged.'),
-    headers: z.record(z.string(), z.string()).optional().describe('Extra headers sent on every upstream request.'),
+    base_url: z
+      .url()
+      .optional()
+      .describe('Upstream base URL including the version path, e.g. https://api.openai.com/v1.'),
+    api_key: z
+      .string()
+      .optional()
+      .describe('The provider credential. Sent only to this provider; never logged.'),
+    headers: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Extra headers sent on every upstream request.'),
     timeouts: timeouts.prefault({}),
-    max_connections: z.number().int().positive().default(256).describe('Upstream connection pool size (keep-alive).'),
+    max_connections: z
+      .number()
+      .int()
+      .positive()
+      .default(256)
+      .describe('Upstream connection pool size (keep-alive).'),
     simulator: simulatorSettings.prefault({}).describe('Behaviour of a `simulator` provider.'),
     // Names the contract fixes for later provider kinds, accepted now so one config serves every release.
     api_version: z.string().optional(),
@@ -122,8 +140,18 @@ export const configSchema = z
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65_535).default(8080),
         admin_key: z.string().optional().describe('Guards /admin/*.'),
-        max_body_bytes: z.number().int().positive().default(10 * 1024 * 1024).describe('Largest request body; larger is 413.'),
-        shutdown_grace_ms: z.number().int().min(0).default(10_000).describe('On SIGTERM, how long in-flight requests may take to finish.'),
+        max_body_bytes: z
+          .number()
+          .int()
+          .positive()
+          .default(10 * 1024 * 1024)
+          .describe('Largest request body; larger is 413.'),
+        shutdown_grace_ms: z
+          .number()
+          .int()
+          .min(0)
+          .default(10_000)
+          .describe('On SIGTERM, how long in-flight requests may take to finish.'),
         keep_alive_timeout_ms: z.number().int().positive().default(65_000),
       })
       .strict()
@@ -143,7 +171,10 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    database: z.object({ url: z.string().default('embedded') }).strict().prefault({}),
+    database: z
+      .object({ url: z.string().default('embedded') })
+      .strict()
+      .prefault({}),
     providers: z.array(provider).min(1),
     models: z.array(model).min(1),
     keys: z.array(key).default([]).describe('Virtual keys. None configured = open access (demo only).'),

@@ -25,7 +25,13 @@ function fail(res: ServerResponse, error: GatewayError): void {
   res.end(openAIErrorBody(error));
 }
 
-export function listModels(req: IncomingMessage, res: ServerResponse, path: string, auth: Stage, catalog: Catalog): void {
+export function listModels(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  auth: Stage,
+  catalog: Catalog,
+): void {
   // Reuse the authenticate stage as is, on a context of its own.
   const ctx = new RequestContext({}, '', 'chat', req, res, 0);
   let key: VirtualKey | undefined;
@@ -39,7 +45,14 @@ export function listModels(req: IncomingMessage, res: ServerResponse, path: stri
         const id = safeDecode(path.slice('/v1/models/'.length));
         const model = catalog.get(id);
         if (model === undefined || !visible(id)) {
-          fail(res, new GatewayError('model_not_found', `The model \`${id.slice(0, 200)}\` does not exist or this key does not have access to it.`, { param: 'model' }));
+          fail(
+            res,
+            new GatewayError(
+              'model_not_found',
+              `The model \`${id.slice(0, 200)}\` does not exist or this key does not have access to it.`,
+              { param: 'model' },
+            ),
+          );
           return;
         }
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -50,6 +63,7 @@ export function listModels(req: IncomingMessage, res: ServerResponse, path: stri
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ object: 'list', data }));
     },
-    (error: unknown) => fail(res, error instanceof GatewayError ? error : new GatewayError('internal', 'internal error')),
+    (error: unknown) =>
+      fail(res, error instanceof GatewayError ? error : new GatewayError('internal', 'internal error')),
   );
 }

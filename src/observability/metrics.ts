@@ -16,7 +16,11 @@ export interface GatewayMetrics {
 }
 
 function labelsOf(ctx: RequestContext): { route: string; model: string; provider: string } {
-  return { route: ctx.route, model: ctx.model?.name ?? 'unknown', provider: ctx.target?.provider.name ?? 'none' };
+  return {
+    route: ctx.route,
+    model: ctx.model?.name ?? 'unknown',
+    provider: ctx.target?.provider.name ?? 'none',
+  };
 }
 
 export function createMetrics(owner: object): GatewayMetrics {
@@ -75,7 +79,10 @@ export function createMetrics(owner: object): GatewayMetrics {
     const event = message as AttemptEvent;
     if (event.ctx.owner !== owner) return;
     const kind = (event.error as { kind?: unknown } | undefined)?.kind;
-    attempts.inc({ provider: event.provider, outcome: event.error === undefined ? 'ok' : typeof kind === 'string' ? kind : 'internal' });
+    attempts.inc({
+      provider: event.provider,
+      outcome: event.error === undefined ? 'ok' : typeof kind === 'string' ? kind : 'internal',
+    });
   };
   requestStart.subscribe(onStart);
   requestEnd.subscribe(onEnd);

@@ -18,7 +18,8 @@ export function authenticate(keys: VirtualKeyStore): Stage {
       return next();
     }
     const apiKey = ctx.req.headers['x-api-key'];
-    const token = bearerToken(ctx.req.headers.authorization) ?? (typeof apiKey === 'string' ? apiKey : undefined);
+    const token =
+      bearerToken(ctx.req.headers.authorization) ?? (typeof apiKey === 'string' ? apiKey : undefined);
     if (token === undefined) {
       throw new GatewayError('unauthorized', 'missing API key: send Authorization: Bearer <virtual key>');
     }

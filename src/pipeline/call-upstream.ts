@@ -19,7 +19,12 @@ export const callUpstream: Stage = async (ctx, next) => {
   const target = ctx.target;
   if (target === undefined) throw new Error('call-upstream needs a target (route stage missing)');
   ctx.attempts += 1;
-  const event: AttemptEvent = { ctx, provider: target.provider.name, model: target.model, attempt: ctx.attempts };
+  const event: AttemptEvent = {
+    ctx,
+    provider: target.provider.name,
+    model: target.model,
+    attempt: ctx.attempts,
+  };
   publish(attemptStart, event);
   ctx.upstreamStartedAt = performance.now();
   const base = {

@@ -5,11 +5,13 @@ import type { RequestContext, Stage } from './context.js';
 
 test('stages run as an onion, in order before next() and in reverse after', async () => {
   const trace: string[] = [];
-  const stage = (name: string): Stage => async (_ctx, next) => {
-    trace.push(`${name}>`);
-    await next();
-    trace.push(`<${name}`);
-  };
+  const stage =
+    (name: string): Stage =>
+    async (_ctx, next) => {
+      trace.push(`${name}>`);
+      await next();
+      trace.push(`<${name}`);
+    };
   await compose([stage('a'), stage('b'), stage('c')])({} as RequestContext);
   assert.deepEqual(trace, ['a>', 'b>', 'c>', '<c', '<b', '<a']);
 });

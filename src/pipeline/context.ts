@@ -47,7 +47,14 @@ export class RequestContext {
   error: GatewayError | undefined = undefined;
   endedAt: number | undefined = undefined;
 
-  constructor(owner: object, id: string, route: RouteName, req: IncomingMessage, res: ServerResponse, startedAt: number) {
+  constructor(
+    owner: object,
+    id: string,
+    route: RouteName,
+    req: IncomingMessage,
+    res: ServerResponse,
+    startedAt: number,
+  ) {
     this.owner = owner;
     this.id = id;
     this.route = route;

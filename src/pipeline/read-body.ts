@@ -65,7 +65,10 @@ export function readBody(maxBytes: number): Stage {
     const req = ctx.req;
     const contentType = req.headers['content-type'];
     if (!isJsonContentType(contentType)) {
-      throw new GatewayError('unsupported_media_type', `content-type must be application/json, got ${JSON.stringify(contentType).slice(0, 80)}`);
+      throw new GatewayError(
+        'unsupported_media_type',
+        `content-type must be application/json, got ${JSON.stringify(contentType).slice(0, 80)}`,
+      );
     }
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(ctx.res, maxBytes);
@@ -75,7 +78,10 @@ export function readBody(maxBytes: number): Stage {
     try {
       ctx.json = JSON.parse(body.toString('utf8'));
     } catch (error) {
-      throw new GatewayError('invalid_json', `body: invalid JSON (${(error as Error).message.slice(0, 200)})`);
+      throw new GatewayError(
+        'invalid_json',
+        `body: invalid JSON (${(error as Error).message.slice(0, 200)})`,
+      );
     }
     return next();
   };

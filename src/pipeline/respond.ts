@@ -39,7 +39,11 @@ async function pipeRaw(ctx: RequestContext, chunks: AsyncIterable<Buffer>): Prom
   }
 }
 
-async function pipeParts(ctx: RequestContext, parts: AsyncIterable<StreamPart>, includeUsage: boolean): Promise<void> {
+async function pipeParts(
+  ctx: RequestContext,
+  parts: AsyncIterable<StreamPart>,
+  includeUsage: boolean,
+): Promise<void> {
   const res = ctx.res;
   const writer = new OpenAIChunkWriter(includeUsage);
   for await (const part of parts) {
@@ -85,14 +89,20 @@ export const respond: Stage = async (ctx, next) => {
       ctx.status = 200;
       ctx.usage = outcome.response.usage;
       res.writeHead(200, gatewayHeaders(ctx, 'application/json'));
-      res.end('choices' in outcome.response ? chatCompletionBody(outcome.response) : embeddingsBody(outcome.response));
+      res.end(
+        'choices' in outcome.response
+          ? chatCompletionBody(outcome.response)
+          : embeddingsBody(outcome.response),
+      );
       break;
     case 'raw-stream':
       await streamTo(ctx, outcome.contentType, () => pipeRaw(ctx, outcome.chunks));
       ctx.usage = outcome.usage();
       break;
     case 'stream':
-      await streamTo(ctx, 'text/event-stream; charset=utf-8', () => pipeParts(ctx, outcome.parts, ctx.chat?.includeUsage === true));
+      await streamTo(ctx, 'text/event-stream; charset=utf-8', () =>
+        pipeParts(ctx, outcome.parts, ctx.chat?.includeUsage === true),
+      );
       break;
   }
   return next();

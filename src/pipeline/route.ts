@@ -12,9 +12,13 @@ export function route(catalog: Catalog): Stage {
     const model = catalog.get(name);
     const allowed = ctx.key?.models;
     if (model === undefined || (allowed !== undefined && !allowed.has(name))) {
-      throw new GatewayError('model_not_found', `The model \`${name.slice(0, 200)}\` does not exist or this key does not have access to it.`, {
-        param: 'model',
-      });
+      throw new GatewayError(
+        'model_not_found',
+        `The model \`${name.slice(0, 200)}\` does not exist or this key does not have access to it.`,
+        {
+          param: 'model',
+        },
+      );
     }
     ctx.model = model;
     ctx.target = pickTarget(model);

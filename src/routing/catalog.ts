@@ -35,7 +35,12 @@ export class Catalog {
         if (provider === undefined) throw new Error(`model ${m.name}: unknown provider ${t.provider}`);
         return { provider: provider.adapter, model: t.model, weight: t.weight, timeouts: provider.timeouts };
       });
-      this.byName.set(m.name, { name: m.name, targets, totalWeight: targets.reduce((sum, t) => sum + t.weight, 0), created });
+      this.byName.set(m.name, {
+        name: m.name,
+        targets,
+        totalWeight: targets.reduce((sum, t) => sum + t.weight, 0),
+        created,
+      });
     }
   }
 

@@ -35,8 +35,18 @@ export async function startGateway(config: Record<string, unknown>): Promise<Tes
 }
 
 /** A provider block pointing at a simulator (or any OpenAI-compatible URL). */
-export function upstream(name: string, baseUrl: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name, kind: 'openai-compatible', base_url: `${baseUrl}/v1`, api_key: 'sk-provider-secret-123', ...extra };
+export function upstream(
+  name: string,
+  baseUrl: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    name,
+    kind: 'openai-compatible',
+    base_url: `${baseUrl}/v1`,
+    api_key: 'sk-provider-secret-123',
+    ...extra,
+  };
 }
 
 export async function waitFor(check: () => boolean, timeoutMs = 2_000, what = 'condition'): Promise<void> {

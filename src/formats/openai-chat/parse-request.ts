@@ -33,7 +33,8 @@ export function parseChatRequest(value: unknown): ParsedChatRequest {
   const body = value as Record<string, unknown>;
   const model = body['model'];
   if (model === undefined) throw invalid('model', 'required');
-  if (typeof model !== 'string' || model === '') throw invalid('model', `expected a non-empty string, got ${typeName(model)}`);
+  if (typeof model !== 'string' || model === '')
+    throw invalid('model', `expected a non-empty string, got ${typeName(model)}`);
 
   const messages = body['messages'];
   if (messages === undefined) throw invalid('messages', 'required');
@@ -45,10 +46,17 @@ export function parseChatRequest(value: unknown): ParsedChatRequest {
       throw invalid(`messages[${i}]`, `expected an object, got ${typeName(message)}`);
     }
     const role = (message as Record<string, unknown>)['role'];
-    if (typeof role !== 'string') throw invalid(`messages[${i}].role`, role === undefined ? 'required' : `expected a string, got ${typeName(role)}`);
+    if (typeof role !== 'string')
+      throw invalid(
+        `messages[${i}].role`,
+        role === undefined ? 'required' : `expected a string, got ${typeName(role)}`,
+      );
     const content = (message as Record<string, unknown>)['content'];
     if (content !== undefined && content !== null && typeof content !== 'string' && !Array.isArray(content)) {
-      throw invalid(`messages[${i}].content`, `expected a string or an array of parts, got ${typeName(content)}`);
+      throw invalid(
+        `messages[${i}].content`,
+        `expected a string or an array of parts, got ${typeName(content)}`,
+      );
     }
   }
 
@@ -81,7 +89,8 @@ export function parseChatRequest(value: unknown): ParsedChatRequest {
     }
   }
   const tools = body['tools'];
-  if (tools !== undefined && tools !== null && !Array.isArray(tools)) throw invalid('tools', `expected an array, got ${typeName(tools)}`);
+  if (tools !== undefined && tools !== null && !Array.isArray(tools))
+    throw invalid('tools', `expected an array, got ${typeName(tools)}`);
   const stop = body['stop'];
   if (stop !== undefined && stop !== null && typeof stop !== 'string' && !Array.isArray(stop)) {
     throw invalid('stop', `expected a string or an array of strings, got ${typeName(stop)}`);

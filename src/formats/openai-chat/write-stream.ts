@@ -27,17 +27,26 @@ export class OpenAIChunkWriter {
         this.id = part.id;
         this.model = part.model;
         this.created = part.created;
-        return this.chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
+        return this.chunk([
+          { index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null },
+        ]);
       case 'text-delta':
-        return this.chunk([{ index: part.choice, delta: { content: part.text }, logprobs: null, finish_reason: null }]);
+        return this.chunk([
+          { index: part.choice, delta: { content: part.text }, logprobs: null, finish_reason: null },
+        ]);
       case 'tool-call-delta': {
         const call: Record<string, unknown> = { index: part.index };
         if (part.id !== undefined) {
           call['id'] = part.id;
           call['type'] = 'function';
         }
-        call['function'] = part.name === undefined ? { arguments: part.argumentsDelta } : { name: part.name, arguments: part.argumentsDelta };
-        return this.chunk([{ index: part.choice, delta: { tool_calls: [call] }, logprobs: null, finish_reason: null }]);
+        call['function'] =
+          part.name === undefined
+            ? { arguments: part.argumentsDelta }
+            : { name: part.name, arguments: part.argumentsDelta };
+        return this.chunk([
+          { index: part.choice, delta: { tool_calls: [call] }, logprobs: null, finish_reason: null },
+        ]);
       }
       case 'finish':
         return this.chunk([{ index: part.choice, delta: {}, logprobs: null, finish_reason: part.reason }]);

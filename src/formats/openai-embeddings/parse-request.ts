@@ -18,7 +18,9 @@ function isValidInput(input: unknown): boolean {
   if (typeof first === 'string') return input.every((item) => typeof item === 'string');
   if (typeof first === 'number') return input.every((item) => Number.isInteger(item));
   if (Array.isArray(first)) {
-    return input.every((item) => Array.isArray(item) && item.length > 0 && item.every((n) => Number.isInteger(n)));
+    return input.every(
+      (item) => Array.isArray(item) && item.length > 0 && item.every((n) => Number.isInteger(n)),
+    );
   }
   return false;
 }
@@ -34,14 +36,20 @@ export function parseEmbeddingsRequest(value: unknown): ParsedEmbeddingsRequest 
   const input = body['input'];
   if (input === undefined) throw invalid('input', 'required');
   if (!isValidInput(input)) {
-    throw invalid('input', 'expected a string, an array of strings, an array of token ids or an array of token-id arrays');
+    throw invalid(
+      'input',
+      'expected a string, an array of strings, an array of token ids or an array of token-id arrays',
+    );
   }
   const format = body['encoding_format'];
   if (format !== undefined && format !== 'float' && format !== 'base64') {
     throw invalid('encoding_format', 'expected "float" or "base64"');
   }
   const dimensions = body['dimensions'];
-  if (dimensions !== undefined && !(typeof dimensions === 'number' && Number.isInteger(dimensions) && dimensions > 0)) {
+  if (
+    dimensions !== undefined &&
+    !(typeof dimensions === 'number' && Number.isInteger(dimensions) && dimensions > 0)
+  ) {
     throw invalid('dimensions', 'expected a positive integer');
   }
   return { body: body as EmbeddingsRequestBody, model };

@@ -21,19 +21,29 @@ export class AttemptDeadline {
     this.signal = this.controller.signal;
     this.clientSignal = clientSignal;
     this.idleMs = timeouts.idle_ms;
-    this.onClientAbort = () => this.abort(clientSignal.reason ?? new GatewayError('client_closed', 'client disconnected'));
+    this.onClientAbort = () =>
+      this.abort(clientSignal.reason ?? new GatewayError('client_closed', 'client disconnected'));
     if (clientSignal.aborted) {
       this.controller.abort(clientSignal.reason);
       return;
     }
     clientSignal.addEventListener('abort', this.onClientAbort, { once: true });
     this.totalTimer = setTimeout(
-      () => this.abort(new GatewayError('upstream_timeout', `upstream did not finish within ${timeouts.total_ms} ms`)),
+      () =>
+        this.abort(
+          new GatewayError('upstream_timeout', `upstream did not finish within ${timeouts.total_ms} ms`),
+        ),
       timeouts.total_ms,
     );
     if (stream) {
       this.ttftTimer = setTimeout(
-        () => this.abort(new GatewayError('upstream_timeout', `upstream sent no first token within ${timeouts.ttft_ms} ms`)),
+        () =>
+          this.abort(
+            new GatewayError(
+              'upstream_timeout',
+              `upstream sent no first token within ${timeouts.ttft_ms} ms`,
+            ),
+          ),
         timeouts.ttft_ms,
       );
     }
@@ -54,7 +64,10 @@ export class AttemptDeadline {
     }
     if (this.signal.aborted) return;
     this.idleTimer = setTimeout(
-      () => this.abort(new GatewayError('upstream_timeout', `upstream stream was idle for more than ${this.idleMs} ms`)),
+      () =>
+        this.abort(
+          new GatewayError('upstream_timeout', `upstream stream was idle for more than ${this.idleMs} ms`),
+        ),
       this.idleMs,
     );
   }

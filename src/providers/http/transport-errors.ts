@@ -22,9 +22,13 @@ export function transportError(error: unknown, abortReason: unknown, providerNam
         : error instanceof undiciErrors.HeadersTimeoutError
           ? 'response headers'
           : 'stream idle';
-    return new GatewayError('upstream_timeout', `provider ${providerName}: ${what} timeout`, { cause: error });
+    return new GatewayError('upstream_timeout', `provider ${providerName}: ${what} timeout`, {
+      cause: error,
+    });
   }
   const code = (error as { code?: unknown } | null)?.code;
   const detail = typeof code === 'string' ? code : 'connection error';
-  return new GatewayError('upstream_unreachable', `provider ${providerName} unreachable (${detail})`, { cause: error });
+  return new GatewayError('upstream_unreachable', `provider ${providerName} unreachable (${detail})`, {
+    cause: error,
+  });
 }

@@ -15,7 +15,13 @@ import type { ProviderConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { AttemptDeadline } from '../http/attempt-deadline.js';
 import { transportError } from '../http/transport-errors.js';
-import type { ChatOutcome, EmbeddingsOutcome, ProviderAdapter, RawResponse, UpstreamCall } from '../provider.js';
+import type {
+  ChatOutcome,
+  EmbeddingsOutcome,
+  ProviderAdapter,
+  RawResponse,
+  UpstreamCall,
+} from '../provider.js';
 import { OpenAISseTap } from './sse-tap.js';
 import { upstreamHttpError } from './upstream-errors.js';
 
@@ -33,7 +39,8 @@ export function createOpenAIAdapter(config: ProviderConfig): ProviderAdapter {
     keepAliveTimeout: 4_000,
   });
   const headers: Record<string, string> = { 'content-type': 'application/json', ...config.headers };
-  if (config.api_key !== undefined && config.api_key !== '') headers['authorization'] = `Bearer ${config.api_key}`;
+  if (config.api_key !== undefined && config.api_key !== '')
+    headers['authorization'] = `Bearer ${config.api_key}`;
 
   async function send(
     path: string,
@@ -152,7 +159,11 @@ async function openStream(
       for (;;) {
         const next = await iterator.next();
         if (next.done === true) {
-          if (!tap.done) throw new GatewayError('upstream_stream_interrupted', `provider ${providerName} ended the stream early`);
+          if (!tap.done)
+            throw new GatewayError(
+              'upstream_stream_interrupted',
+              `provider ${providerName} ended the stream early`,
+            );
           return;
         }
         see(next.value);
@@ -161,7 +172,9 @@ async function openStream(
     } catch (error) {
       const mapped = transportError(error, deadline.reason, providerName);
       if (mapped.kind !== 'upstream_unreachable') throw mapped;
-      throw new GatewayError('upstream_stream_interrupted', `provider ${providerName} cut the stream`, { cause: error });
+      throw new GatewayError('upstream_stream_interrupted', `provider ${providerName} cut the stream`, {
+        cause: error,
+      });
     } finally {
       deadline.release();
       // Leaving early (client gone) must close the upstream socket's request, not drain it.
@@ -169,7 +182,12 @@ async function openStream(
     }
   }
 
-  return { kind: 'raw-stream', contentType: 'text/event-stream; charset=utf-8', chunks: chunks(), usage: () => tap.usage };
+  return {
+    kind: 'raw-stream',
+    contentType: 'text/event-stream; charset=utf-8',
+    chunks: chunks(),
+    usage: () => tap.usage,
+  };
 }
 
 async function readCapped(response: Dispatcher.ResponseData, limit: number): Promise<Buffer> {

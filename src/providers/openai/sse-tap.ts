@@ -7,7 +7,13 @@ import { usageFromOpenAI, type Usage } from '../../canonical/usage.js';
 
 const usageMarker = '"usage":{';
 // Markers of a chunk that carries output, as opposed to the role-only opening chunk.
-const tokenMarkers = [/"content":"[^"]/, /"tool_calls":\[/, /"refusal":"[^"]/, /"reasoning(_content)?":"[^"]/, /"finish_reason":"/];
+const tokenMarkers = [
+  /"content":"[^"]/,
+  /"tool_calls":\[/,
+  /"refusal":"[^"]/,
+  /"reasoning(_content)?":"[^"]/,
+  /"finish_reason":"/,
+];
 // An incomplete line longer than this is content, never a usage line: stop carrying it.
 const maxCarry = 256 * 1024;
 

@@ -39,7 +39,10 @@ export function upstreamHttpError(
   const error = readError(body);
   const message = typeof error.message === 'string' && error.message !== '' ? error.message : undefined;
   if (status === 401 || status === 403) {
-    return new GatewayError('upstream_auth_failed', `provider ${providerName} rejected the gateway's credentials (${status})`);
+    return new GatewayError(
+      'upstream_auth_failed',
+      `provider ${providerName} rejected the gateway's credentials (${status})`,
+    );
   }
   if (status === 429) {
     const retryAfter = retryAfterSeconds(headers['retry-after']);
@@ -51,8 +54,12 @@ export function upstreamHttpError(
     const detail = message === undefined ? '' : `: ${message}`;
     return new GatewayError('upstream_error', `provider ${providerName} answered ${status}${detail}`);
   }
-  return new GatewayError('upstream_bad_request', message ?? `provider ${providerName} refused the request (${status})`, {
-    status,
-    ...(typeof error.param === 'string' ? { param: error.param } : {}),
-  });
+  return new GatewayError(
+    'upstream_bad_request',
+    message ?? `provider ${providerName} refused the request (${status})`,
+    {
+      status,
+      ...(typeof error.param === 'string' ? { param: error.param } : {}),
+    },
+  );
 }

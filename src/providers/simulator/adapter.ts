@@ -11,7 +11,13 @@ import type { EmbeddingsRequestBody } from '../../canonical/embeddings.js';
 import type { Usage } from '../../canonical/usage.js';
 import type { ProviderConfig, SimulatorSettings } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
-import { embeddingBase64, embeddingVector, estimateTokens, nextToken, TOKENS } from '../../simulator/engine.js';
+import {
+  embeddingBase64,
+  embeddingVector,
+  estimateTokens,
+  nextToken,
+  TOKENS,
+} from '../../simulator/engine.js';
 import { Random } from '../../simulator/random.js';
 import type { ChatOutcome, EmbeddingsOutcome, ProviderAdapter, UpstreamCall } from '../provider.js';
 
@@ -31,9 +37,13 @@ function promptTokens(body: ChatRequestBody): number {
   return tokens;
 }
 
-function outputLimit(body: ChatRequestBody, settings: SimulatorSettings): { tokens: number; capped: boolean } {
+function outputLimit(
+  body: ChatRequestBody,
+  settings: SimulatorSettings,
+): { tokens: number; capped: boolean } {
   const cap = body['max_completion_tokens'] ?? body['max_tokens'];
-  if (typeof cap === 'number' && cap < settings.output_tokens) return { tokens: Math.max(0, cap), capped: true };
+  if (typeof cap === 'number' && cap < settings.output_tokens)
+    return { tokens: Math.max(0, cap), capped: true };
   return { tokens: settings.output_tokens, capped: false };
 }
 
@@ -51,8 +61,17 @@ export function createSimulatorAdapter(config: ProviderConfig): ProviderAdapter 
   const rng = new Random(settings.seed);
   const tokenGap = settings.tokens_per_second > 0 ? 1000 / settings.tokens_per_second : 0;
 
-  async function* parts(call: UpstreamCall<ChatRequestBody>, usage: Usage, capped: boolean): AsyncGenerator<StreamPart> {
-    yield { type: 'start', id: `chatcmpl-${randomUUID()}`, model: call.model, created: Math.floor(Date.now() / 1000) };
+  async function* parts(
+    call: UpstreamCall<ChatRequestBody>,
+    usage: Usage,
+    capped: boolean,
+  ): AsyncGenerator<StreamPart> {
+    yield {
+      type: 'start',
+      id: `chatcmpl-${randomUUID()}`,
+      model: call.model,
+      created: Math.floor(Date.now() / 1000),
+    };
     for (let i = 0; i < usage.outputTokens; i++) {
       if (i > 0) await pause(tokenGap, call.signal);
       if (i === 0) call.onFirstToken();
@@ -89,9 +108,14 @@ export function createSimulatorAdapter(config: ProviderConfig): ProviderAdapter 
       await pause(settings.latency_ms, call.signal);
       const raw = call.body.input;
       const inputs: (string | number[])[] =
-        typeof raw === 'string' ? [raw] : Array.isArray(raw) && typeof raw[0] === 'number' ? [raw as number[]] : (raw as (string | number[])[]);
+        typeof raw === 'string'
+          ? [raw]
+          : Array.isArray(raw) && typeof raw[0] === 'number'
+            ? [raw as number[]]
+            : (raw as (string | number[])[]);
       const requested = call.body['dimensions'];
-      const dimensions = typeof requested === 'number' ? requested : call.model.includes('large') ? 3072 : 1536;
+      const dimensions =
+        typeof requested === 'number' ? requested : call.model.includes('large') ? 3072 : 1536;
       const base64 = call.body['encoding_format'] === 'base64';
       let inputTokens = 0;
       const vectors = inputs.map((input) => {
@@ -99,7 +123,10 @@ export function createSimulatorAdapter(config: ProviderConfig): ProviderAdapter 
         const vector = embeddingVector(input, dimensions);
         return base64 ? embeddingBase64(vector) : Array.from(vector);
       });
-      return { kind: 'response', response: { model: call.model, vectors, usage: { inputTokens, outputTokens: 0 } } };
+      return {
+        kind: 'response',
+        response: { model: call.model, vectors, usage: { inputTokens, outputTokens: 0 } },
+      };
     },
 
     async close(): Promise<void> {},
