@@ -155,11 +155,10 @@ describe('openai SDK through Sluice to the simulator', () => {
       (e: unknown) => e instanceof APIError && e.status === 400 && e.param === 'messages',
     );
     await assert.rejects(
-      // @ts-expect-error: deliberately the wrong type
       client.chat.completions.create({
         model: 'chat-model',
         messages: [{ role: 'user', content: 'x' }],
-        max_tokens: 'lots',
+        max_tokens: 'lots' as unknown as number, // deliberately the wrong type
       }),
       (e: unknown) => e instanceof APIError && e.status === 400 && e.param === 'max_tokens',
     );
