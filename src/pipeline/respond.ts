@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { StreamPart } from '../canonical/chat.js';
+import type { ByteSink } from '../providers/provider.js';
 import { specOf } from '../errors/error-table.js';
 import { chatCompletionBody } from '../formats/openai-chat/write-response.js';
 import { doneFrame, errorFrame, OpenAIChunkWriter } from '../formats/openai-chat/write-stream.js';
@@ -31,12 +32,21 @@ async function write(res: ServerResponse, chunk: Buffer | string): Promise<void>
   if (!res.write(chunk)) await waitForDrain(res);
 }
 
-async function pipeRaw(ctx: RequestContext, chunks: AsyncIterable<Buffer>): Promise<void> {
-  const res = ctx.res;
-  for await (const chunk of chunks) {
-    if (res.destroyed) return;
-    await write(res, chunk);
-  }
+function sinkOf(res: ServerResponse): ByteSink {
+  return {
+    write: (chunk) => res.write(chunk),
+    onDrain: (resume) => {
+      // 'close' too: a client that leaves while congested must not leave the upstream paused forever;
+      // resuming lets the source see the abort.
+      const done = (): void => {
+        res.off('drain', done);
+        res.off('close', done);
+        resume();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    },
+  };
 }
 
 async function pipeParts(
@@ -96,7 +106,7 @@ export const respond: Stage = async (ctx, next) => {
       );
       break;
     case 'raw-stream':
-      await streamTo(ctx, outcome.contentType, () => pipeRaw(ctx, outcome.chunks));
+      await streamTo(ctx, outcome.contentType, () => outcome.pipeTo(sinkOf(res)));
       ctx.usage = outcome.usage();
       break;
     case 'stream':

@@ -38,11 +38,22 @@ export interface RawResponse {
   usage: Usage | undefined;
 }
 
+/** Where a raw stream writes: the client connection, seen through the two calls backpressure needs. */
+export interface ByteSink {
+  /** Returns false when the client is congested: the source stops reading until `onDrain` fires. */
+  write(chunk: Buffer): boolean;
+  onDrain(resume: () => void): void;
+}
+
 export interface RawStream {
   kind: 'raw-stream';
   contentType: string;
-  /** SSE bytes exactly as the upstream sent them. Iterating may throw a GatewayError (cut, idle timeout). */
-  chunks: AsyncIterable<Buffer>;
+  /**
+   * Pumps the SSE bytes, exactly as the upstream sent them, into the sink as they arrive. Event-driven
+   * rather than an async iterator: with thousands of concurrent streams, the promise and generator frames per
+   * chunk are most of the gateway's memory. Rejects with a GatewayError (cut, idle timeout, client gone).
+   */
+  pipeTo(sink: ByteSink): Promise<void>;
   /** Filled in when the upstream reports usage (a final usage chunk); read after the stream ends. */
   usage: () => Usage | undefined;
 }

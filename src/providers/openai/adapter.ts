@@ -16,6 +16,7 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import { AttemptDeadline } from '../http/attempt-deadline.js';
 import { transportError } from '../http/transport-errors.js';
 import type {
+  ByteSink,
   ChatOutcome,
   EmbeddingsOutcome,
   ProviderAdapter,
@@ -131,8 +132,8 @@ async function openStream(
   call: UpstreamCall<ChatRequestBody>,
   providerName: string,
 ): Promise<ChatOutcome> {
+  const body = response.body;
   const tap = new OpenAISseTap();
-  const iterator = (response.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   const see = (chunk: Buffer): void => {
     deadline.chunk();
     if (tap.observe(chunk)) {
@@ -140,54 +141,92 @@ async function openStream(
       call.onFirstToken();
     }
   };
-  let first: IteratorResult<Buffer>;
-  try {
-    first = await iterator.next();
-  } catch (error) {
+  const fail = (error: unknown): GatewayError => {
+    const mapped = transportError(error, deadline.reason, providerName);
+    if (mapped.kind !== 'upstream_unreachable') return mapped;
+    return new GatewayError('upstream_stream_interrupted', `provider ${providerName} cut the stream`, { cause: error });
+  };
+
+  const first = await new Promise<Buffer | null>((resolve, reject) => {
+    const cleanup = (): void => {
+      body.off('readable', onReadable);
+      body.off('end', onEnd);
+      body.off('error', onError);
+    };
+    const onReadable = (): void => {
+      const chunk = body.read() as Buffer | null;
+      if (chunk === null) return;
+      cleanup();
+      resolve(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(null);
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    body.on('readable', onReadable);
+    body.once('end', onEnd);
+    body.once('error', onError);
+  }).catch((error: unknown) => {
     deadline.release();
     throw transportError(error, deadline.reason, providerName);
-  }
-  if (first.done === true) {
+  });
+  if (first === null) {
     deadline.release();
     throw new GatewayError('upstream_error', `provider ${providerName} closed the stream without data`);
   }
-  see(first.value);
+  see(first);
 
-  async function* chunks(): AsyncGenerator<Buffer> {
-    try {
-      yield first.value;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done === true) {
-          if (!tap.done)
-            throw new GatewayError(
-              'upstream_stream_interrupted',
-              `provider ${providerName} ended the stream early`,
-            );
-          return;
+  function pipeTo(sink: ByteSink): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const resume = (): void => {
+        body.resume();
+      };
+      let settled = false;
+      const finish = (error?: GatewayError): void => {
+        if (settled) return;
+        settled = true;
+        body.off('data', onData);
+        body.off('end', onEnd);
+        body.off('error', onError);
+        body.off('close', onClose);
+        deadline.release();
+        if (error === undefined) return resolve();
+        // Leaving early must end the upstream request, not drain it.
+        if (!body.destroyed) body.destroy();
+        reject(error);
+      };
+      const onData = (chunk: Buffer): void => {
+        see(chunk);
+        if (!sink.write(chunk)) {
+          body.pause();
+          sink.onDrain(resume);
         }
-        see(next.value);
-        yield next.value;
+      };
+      const onEnd = (): void => {
+        finish(tap.done ? undefined : new GatewayError('upstream_stream_interrupted', `provider ${providerName} ended the stream early`));
+      };
+      const onError = (error: Error): void => finish(fail(error));
+      // A body destroyed without an error event (the socket went away between two reads) ends here.
+      const onClose = (): void => finish(fail(body.errored ?? new Error('upstream body closed')));
+      if (body.errored !== null) return finish(fail(body.errored));
+      if (!sink.write(first as Buffer)) {
+        body.pause();
+        sink.onDrain(resume);
       }
-    } catch (error) {
-      const mapped = transportError(error, deadline.reason, providerName);
-      if (mapped.kind !== 'upstream_unreachable') throw mapped;
-      throw new GatewayError('upstream_stream_interrupted', `provider ${providerName} cut the stream`, {
-        cause: error,
-      });
-    } finally {
-      deadline.release();
-      // Leaving early (client gone) must close the upstream socket's request, not drain it.
-      if (!response.body.readableEnded) response.body.destroy();
-    }
+      // The whole stream may have come with the first read, and 'end' gone out before we listened.
+      if (body.readableEnded) return onEnd();
+      body.on('data', onData);
+      body.once('end', onEnd);
+      body.once('error', onError);
+      body.once('close', onClose);
+    });
   }
 
-  return {
-    kind: 'raw-stream',
-    contentType: 'text/event-stream; charset=utf-8',
-    chunks: chunks(),
-    usage: () => tap.usage,
-  };
+  return { kind: 'raw-stream', contentType: 'text/event-stream; charset=utf-8', pipeTo, usage: () => tap.usage };
 }
 
 async function readCapped(response: Dispatcher.ResponseData, limit: number): Promise<Buffer> {
