@@ -1,6 +1,7 @@
 /** Child processes of a bench run: started from the built CLI, each announcing its URL on one line. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 export interface Service {
   name: string;
@@ -10,8 +11,17 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-export async function startService(name: string, script: string, args: string[], pattern: RegExp): Promise<Service> {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startService(
+  name: string,
+  script: string,
+  args: string[],
+  pattern: RegExp,
+  executable = false,
+): Promise<Service> {
+  // An executable runs by its shebang (with the Node flags written there), on the node first on PATH.
+  const child = executable
+    ? spawn(script, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` } })
+    : spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {

@@ -18,13 +18,15 @@ import { rssMb, startService, type Service } from './processes.js';
 const quick = process.env['BENCH_QUICK'] === '1';
 const seconds = quick ? 3 : 10;
 const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+// Sluice is started as users start it, through its bin (whose shebang carries the Node flags it runs with).
+const sluiceBin = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
 const bareProxy = fileURLToPath(new URL('./bare-proxy.js', import.meta.url));
 const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const simulatorLine = /sluice simulator listening on (http:\/\/\S+)/;
 
 const services: Service[] = [];
-async function start(name: string, script: string, args: string[], pattern: RegExp): Promise<Service> {
-  const service = await startService(name, script, args, pattern);
+async function start(name: string, script: string, args: string[], pattern: RegExp, executable = false): Promise<Service> {
+  const service = await startService(name, script, args, pattern, executable);
   services.push(service);
   return service;
 }
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  const sluice = await start('sluice', cli, ['serve', '--config', configPath, '--port', '0'], /sluice listening on (http:\/\/\S+)/);
+  const sluice = await start('sluice', sluiceBin, ['serve', '--config', configPath, '--port', '0'], /sluice listening on (http:\/\/\S+)/, true);
   const rssIdle = await rssMb(sluice.pid);
 
   const targets = { direct: fast.url, bare: bare.url, sluice: sluice.url };

@@ -4,7 +4,7 @@
  * timingSafeEqual: the lookup reveals nothing about the secret (an attacker would need a preimage), and
  * the final comparison takes the same time whatever the bytes.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { KeyConfig } from '../config/schema.js';
 
 export interface VirtualKey {
@@ -20,8 +20,9 @@ interface StoredKey {
   key: VirtualKey;
 }
 
-export function digestOf(secret: string): Buffer {
-  return createHash('sha256').update(secret, 'utf8').digest();
+/** SHA-256 of a secret, base64. The one-shot crypto.hash with a string result skips a Hash object and a Buffer. */
+export function digestOf(secret: string): string {
+  return hash('sha256', secret, 'base64');
 }
 
 export class VirtualKeyStore {
@@ -30,8 +31,8 @@ export class VirtualKeyStore {
   constructor(keys: readonly KeyConfig[]) {
     for (const k of keys) {
       const digest = digestOf(k.key);
-      this.byDigest.set(digest.toString('base64'), {
-        digest,
+      this.byDigest.set(digest, {
+        digest: Buffer.from(digest, 'base64'),
         key: {
           name: k.name,
           team: k.team,
@@ -49,8 +50,9 @@ export class VirtualKeyStore {
 
   verify(secret: string): VirtualKey | undefined {
     const digest = digestOf(secret);
-    const stored = this.byDigest.get(digest.toString('base64'));
-    if (stored === undefined || !timingSafeEqual(stored.digest, digest)) return undefined;
+    const stored = this.byDigest.get(digest);
+    if (stored === undefined || !timingSafeEqual(stored.digest, Buffer.from(digest, 'base64')))
+      return undefined;
     return stored.key;
   }
 }

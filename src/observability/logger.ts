@@ -4,19 +4,15 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 
+// Top-level paths only: wildcard paths make the redactor walk every field of every line, which cost more
+// than the rest of an access line put together.
 export const redactedPaths = [
   'authorization',
-  '*.authorization',
-  'headers.authorization',
-  '*.headers.authorization',
   'api_key',
-  '*.api_key',
   'x-api-key',
-  '*["x-api-key"]',
-  'key',
-  '*.key',
   'admin_key',
-  '*.admin_key',
+  'headers.authorization',
+  'headers["x-api-key"]',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
@@ -24,8 +20,12 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     level,
     base: { service: 'sluice' },
     redact: { paths: redactedPaths, censor: '[redacted]' },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    // Epoch milliseconds (pino's default) rather than ISO strings: formatting a date per line is measurable.
+    timestamp: pino.stdTimeFunctions.epochTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return destination === undefined ? pino(options) : pino(options, destination);
+  // Buffered, asynchronous writes: pino's default is one synchronous write(2) per line, which at a few
+  // thousand requests per second costs more CPU than the requests themselves. Lines are flushed when the
+  // buffer fills and on shutdown (Gateway.close calls flush), so a crash can lose at most one buffer.
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }));
 }

@@ -15,6 +15,28 @@ export interface GatewayMetrics {
   close(): void;
 }
 
+/**
+ * prom-client hashes the label object on every observation; the label sets here are few and fixed (bounded
+ * by the config), so each one's bound child is looked up once and kept.
+ */
+class Children<T> {
+  private readonly cache = new Map<string, T>();
+  private readonly make: (labels: Record<string, string>) => T;
+  constructor(make: (labels: Record<string, string>) => T) {
+    this.make = make;
+  }
+  get(labels: Record<string, string>): T {
+    let key = '';
+    for (const name in labels) key += `${labels[name]}\u0000`;
+    let child = this.cache.get(key);
+    if (child === undefined) {
+      child = this.make(labels);
+      this.cache.set(key, child);
+    }
+    return child;
+  }
+}
+
 function labelsOf(ctx: RequestContext): { route: string; model: string; provider: string } {
   return {
     route: ctx.route,
@@ -58,22 +80,28 @@ export function createMetrics(owner: object): GatewayMetrics {
     registers: [registry],
   });
 
+  const requestsBy = new Children((l) => requests.labels(l));
+  const durationBy = new Children((l) => duration.labels(l));
+  const ttftBy = new Children((l) => ttft.labels(l));
+  const inFlightBy = new Children((l) => inFlight.labels(l));
+  const attemptsBy = new Children((l) => attempts.labels(l));
+
   const onStart = (message: unknown): void => {
     const ctx = message as RequestContext;
-    if (ctx.owner === owner) inFlight.inc({ route: ctx.route });
+    if (ctx.owner === owner) inFlightBy.get({ route: ctx.route }).inc();
   };
   const onEnd = (message: unknown): void => {
     const ctx = message as RequestContext;
     if (ctx.owner !== owner) return;
     const labels = labelsOf(ctx);
-    inFlight.dec({ route: ctx.route });
-    requests.inc({ ...labels, status: String(ctx.status) });
-    duration.observe(labels, ((ctx.endedAt ?? performance.now()) - ctx.startedAt) / 1000);
+    inFlightBy.get({ route: ctx.route }).dec();
+    requestsBy.get({ ...labels, status: String(ctx.status) }).inc();
+    durationBy.get(labels).observe(((ctx.endedAt ?? performance.now()) - ctx.startedAt) / 1000);
   };
   const onFirstToken = (message: unknown): void => {
     const ctx = message as RequestContext;
     if (ctx.owner !== owner || ctx.firstTokenAt === undefined) return;
-    ttft.observe(labelsOf(ctx), (ctx.firstTokenAt - ctx.startedAt) / 1000);
+    ttftBy.get(labelsOf(ctx)).observe((ctx.firstTokenAt - ctx.startedAt) / 1000);
   };
   const onAttemptEnd = (message: unknown): void => {
     const event = message as AttemptEvent;

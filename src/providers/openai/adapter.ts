@@ -10,7 +10,7 @@ import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { ChatRequestBody } from '../../canonical/chat.js';
 import type { EmbeddingsRequestBody } from '../../canonical/embeddings.js';
-import { usageFromOpenAI } from '../../canonical/usage.js';
+import { usageFromOpenAI, type Usage } from '../../canonical/usage.js';
 import type { ProviderConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { AttemptDeadline } from '../http/attempt-deadline.js';
@@ -76,13 +76,13 @@ export function createOpenAIAdapter(config: ProviderConfig): ProviderAdapter {
   async function whole(response: Dispatcher.ResponseData, deadline: AttemptDeadline): Promise<RawResponse> {
     try {
       const body = Buffer.from(await response.body.arrayBuffer());
-      let usage;
-      try {
-        usage = usageFromOpenAI((JSON.parse(body.toString('utf8')) as { usage?: unknown }).usage);
-      } catch {
-        throw new GatewayError('upstream_error', `provider ${config.name} sent a body that is not JSON`);
-      }
-      return { kind: 'raw', status: response.statusCode, contentType: 'application/json', body, usage };
+      return {
+        kind: 'raw',
+        status: response.statusCode,
+        contentType: 'application/json',
+        body,
+        usage: usageOfBody(body),
+      };
     } catch (error) {
       throw transportError(error, deadline.reason, config.name);
     } finally {
@@ -144,7 +144,9 @@ async function openStream(
   const fail = (error: unknown): GatewayError => {
     const mapped = transportError(error, deadline.reason, providerName);
     if (mapped.kind !== 'upstream_unreachable') return mapped;
-    return new GatewayError('upstream_stream_interrupted', `provider ${providerName} cut the stream`, { cause: error });
+    return new GatewayError('upstream_stream_interrupted', `provider ${providerName} cut the stream`, {
+      cause: error,
+    });
   };
 
   const first = await new Promise<Buffer | null>((resolve, reject) => {
@@ -207,7 +209,14 @@ async function openStream(
         }
       };
       const onEnd = (): void => {
-        finish(tap.done ? undefined : new GatewayError('upstream_stream_interrupted', `provider ${providerName} ended the stream early`));
+        finish(
+          tap.done
+            ? undefined
+            : new GatewayError(
+                'upstream_stream_interrupted',
+                `provider ${providerName} ended the stream early`,
+              ),
+        );
       };
       const onError = (error: Error): void => finish(fail(error));
       // A body destroyed without an error event (the socket went away between two reads) ends here.
@@ -226,7 +235,38 @@ async function openStream(
     });
   }
 
-  return { kind: 'raw-stream', contentType: 'text/event-stream; charset=utf-8', pipeTo, usage: () => tap.usage };
+  return {
+    kind: 'raw-stream',
+    contentType: 'text/event-stream; charset=utf-8',
+    pipeTo,
+    usage: () => tap.usage,
+  };
+}
+
+/**
+ * Reads `usage` off a JSON answer without parsing the whole body: OpenAI puts it after `choices`, so it is
+ * found from the end. Inside JSON strings quotes are escaped, so an unescaped `"usage":{` is a real key.
+ */
+export function usageOfBody(body: Buffer): Usage | undefined {
+  // The usage object and the few fields after it fit in the last 2 KB; look further only if they did not.
+  const tail = body.length > 2048 ? body.toString('latin1', body.length - 2048) : body.toString('latin1');
+  const text = tail.includes('"usage":{') || tail.length === body.length ? tail : body.toString('latin1');
+  const at = text.lastIndexOf('"usage":{');
+  if (at === -1) return undefined;
+  const start = at + 8;
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 123) depth++;
+    else if (c === 125 && --depth === 0) {
+      try {
+        return usageFromOpenAI(JSON.parse(text.slice(start, i + 1)));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
 }
 
 async function readCapped(response: Dispatcher.ResponseData, limit: number): Promise<Buffer> {

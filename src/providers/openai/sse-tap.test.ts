@@ -34,3 +34,30 @@ test('a "usage" inside generated text is not mistaken for usage', () => {
   assert.equal(tap.usage, undefined);
   assert.equal(tap.done, false);
 });
+
+test('usage is read off the end of a whole answer, and only a real "usage" key counts', async () => {
+  const { usageOfBody } = await import('./adapter.js');
+  const answer = (content: string): Buffer =>
+    Buffer.from(
+      JSON.stringify({
+        id: 'c',
+        object: 'chat.completion',
+        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+        usage: {
+          prompt_tokens: 11,
+          completion_tokens: 4,
+          total_tokens: 15,
+          completion_tokens_details: { reasoning_tokens: 2 },
+        },
+        system_fingerprint: 'fp',
+      }),
+    );
+  assert.deepEqual(usageOfBody(answer('hi')), { inputTokens: 11, outputTokens: 4, reasoningTokens: 2 });
+  assert.deepEqual(usageOfBody(answer('"usage":{"prompt_tokens":999} '.repeat(500))), {
+    inputTokens: 11,
+    outputTokens: 4,
+    reasoningTokens: 2,
+  });
+  assert.equal(usageOfBody(Buffer.from('{"choices":[]}')), undefined);
+  assert.equal(usageOfBody(Buffer.from('{"usage":{"prompt_tokens":1')), undefined);
+});
