@@ -68,6 +68,8 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   const logger = createLogger(config.logging.level, options.logDestination);
   const metrics = createMetrics(owner);
   const unsubscribeAccessLog = config.logging.access_log ? subscribeAccessLog(owner, logger) : () => {};
+  // Log lines are buffered (see observability/logger.ts): flush at least once a second when traffic is low.
+  const flushTimer = setInterval(() => logger.flush(), 1_000).unref();
 
   const adapters = new Map<string, { adapter: ProviderAdapter; timeouts: Timeouts }>();
   for (const p of config.providers)
@@ -177,6 +179,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       draining = true;
     },
     async close() {
+      clearInterval(flushTimer);
       unsubscribeAccessLog();
       metrics.close();
       await Promise.all([...adapters.values()].map(({ adapter }) => adapter.close()));

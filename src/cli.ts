@@ -38,6 +38,7 @@ async function serve(argv: string[]): Promise<void> {
   if (host !== undefined) config.server.host = host;
   if (port !== undefined) config.server.port = portOf(port, '--port');
   const running = await startServer(config);
+  process.once('exit', () => running.gateway.logger.flush());
   console.log(`sluice listening on ${running.url}`);
   const stop = (signal: string): void => {
     running.gateway.logger.info({ signal }, 'shutting down');

@@ -25,12 +25,11 @@ class Children<T> {
   constructor(make: (labels: Record<string, string>) => T) {
     this.make = make;
   }
-  get(labels: Record<string, string>): T {
-    let key = '';
-    for (const name in labels) key += `${labels[name]}\u0000`;
+  /** `key` must identify `labels` (callers join the values); `labels` is only built on a miss. */
+  get(key: string, labels: () => Record<string, string>): T {
     let child = this.cache.get(key);
     if (child === undefined) {
-      child = this.make(labels);
+      child = this.make(labels());
       this.cache.set(key, child);
     }
     return child;
@@ -43,6 +42,10 @@ function labelsOf(ctx: RequestContext): { route: string; model: string; provider
     model: ctx.model?.name ?? 'unknown',
     provider: ctx.target?.provider.name ?? 'none',
   };
+}
+
+function keyOf(ctx: RequestContext): string {
+  return `${ctx.route}\u0000${ctx.model?.name ?? ''}\u0000${ctx.target?.provider.name ?? ''}`;
 }
 
 export function createMetrics(owner: object): GatewayMetrics {
@@ -88,29 +91,31 @@ export function createMetrics(owner: object): GatewayMetrics {
 
   const onStart = (message: unknown): void => {
     const ctx = message as RequestContext;
-    if (ctx.owner === owner) inFlightBy.get({ route: ctx.route }).inc();
+    if (ctx.owner === owner) inFlightBy.get(ctx.route, () => ({ route: ctx.route })).inc();
   };
   const onEnd = (message: unknown): void => {
     const ctx = message as RequestContext;
     if (ctx.owner !== owner) return;
-    const labels = labelsOf(ctx);
-    inFlightBy.get({ route: ctx.route }).dec();
-    requestsBy.get({ ...labels, status: String(ctx.status) }).inc();
-    durationBy.get(labels).observe(((ctx.endedAt ?? performance.now()) - ctx.startedAt) / 1000);
+    const key = keyOf(ctx);
+    inFlightBy.get(ctx.route, () => ({ route: ctx.route })).dec();
+    requestsBy
+      .get(`${key}\u0000${ctx.status}`, () => ({ ...labelsOf(ctx), status: String(ctx.status) }))
+      .inc();
+    durationBy
+      .get(key, () => labelsOf(ctx))
+      .observe(((ctx.endedAt ?? performance.now()) - ctx.startedAt) / 1000);
   };
   const onFirstToken = (message: unknown): void => {
     const ctx = message as RequestContext;
     if (ctx.owner !== owner || ctx.firstTokenAt === undefined) return;
-    ttftBy.get(labelsOf(ctx)).observe((ctx.firstTokenAt - ctx.startedAt) / 1000);
+    ttftBy.get(keyOf(ctx), () => labelsOf(ctx)).observe((ctx.firstTokenAt - ctx.startedAt) / 1000);
   };
   const onAttemptEnd = (message: unknown): void => {
     const event = message as AttemptEvent;
     if (event.ctx.owner !== owner) return;
     const kind = (event.error as { kind?: unknown } | undefined)?.kind;
-    attempts.inc({
-      provider: event.provider,
-      outcome: event.error === undefined ? 'ok' : typeof kind === 'string' ? kind : 'internal',
-    });
+    const outcome = event.error === undefined ? 'ok' : typeof kind === 'string' ? kind : 'internal';
+    attemptsBy.get(`${event.provider}\u0000${outcome}`, () => ({ provider: event.provider, outcome })).inc();
   };
   requestStart.subscribe(onStart);
   requestEnd.subscribe(onEnd);

@@ -29,7 +29,7 @@ export const callUpstream: Stage = async (ctx, next) => {
   ctx.upstreamStartedAt = performance.now();
   const base = {
     model: target.model,
-    signal: ctx.clientGone.signal,
+    cancel: ctx.clientGone,
     timeouts: target.timeouts,
     requestId: ctx.id,
     inboundFormat: 'openai' as const,

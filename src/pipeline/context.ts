@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Usage } from '../canonical/usage.js';
+import { Cancellation } from '../http/cancellation.js';
 import type { GatewayError } from '../errors/gateway-error.js';
 import type { VirtualKey } from '../auth/virtual-keys.js';
 import type { ParsedChatRequest } from '../formats/openai-chat/parse-request.js';
@@ -23,7 +24,7 @@ export class RequestContext {
   /** performance.now() when the request arrived. */
   readonly startedAt: number;
   /** Aborts when the client goes away before the answer is complete. */
-  readonly clientGone = new AbortController();
+  readonly clientGone = new Cancellation();
 
   /** authenticate */
   key: VirtualKey | undefined = undefined;

@@ -80,7 +80,7 @@ async function streamTo(ctx: RequestContext, contentType: string, pipe: () => Pr
     }
     res.write(errorFrame(error));
   }
-  if (ctx.clientGone.signal.aborted) ctx.status = specOf('client_closed').status;
+  if (ctx.clientGone.aborted) ctx.status = specOf('client_closed').status;
   res.end();
 }
 

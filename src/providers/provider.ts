@@ -6,6 +6,7 @@ import type { ChatRequestBody, ChatResponse, StreamPart } from '../canonical/cha
 import type { EmbeddingsRequestBody, EmbeddingsResponse } from '../canonical/embeddings.js';
 import type { Usage } from '../canonical/usage.js';
 import type { Timeouts } from '../config/schema.js';
+import type { Cancellation } from '../http/cancellation.js';
 
 /** The wire format names an adapter may speak natively; equal to an inbound format's name. */
 export type WireFormat = 'openai';
@@ -16,8 +17,8 @@ export interface UpstreamCall<Body> {
   /** Model name the upstream expects (the target's `model`). */
   model: string;
   stream: boolean;
-  /** Aborted when the client leaves or a deadline passes; the adapter must stop the upstream call at once. */
-  signal: AbortSignal;
+  /** Fires when the client leaves; the adapter must stop the upstream call at once. */
+  cancel: Cancellation;
   timeouts: Timeouts;
   requestId: string;
   /** The inbound wire format; an adapter speaking it natively may answer with `raw` outcomes. */

@@ -1,33 +1,33 @@
 /**
- * One upstream attempt's abort signal: it fires when the client leaves, when the total timeout passes,
- * when a stream's first token is later than `ttft_ms`, or when a stream stays silent for `idle_ms`. Own
- * timers instead of AbortSignal.timeout/any: plain timers, refreshed per chunk and cleared on completion,
- * cost less on the hot path and leave nothing behind.
+ * One upstream attempt's cancellation: it fires when the client leaves, when the total timeout passes,
+ * when a stream's first token is later than `ttft_ms`, or when a stream stays silent for `idle_ms`.
+ *
+ * It is an EventEmitter that undici accepts as a request `signal` (it listens for 'abort' and reads
+ * `reason`): cheaper per request than an AbortController. It deliberately has no `aborted` property, which
+ * would make undici treat it as a real AbortSignal. Timers are plain, refreshed per chunk and cleared on
+ * completion, so nothing is left behind.
  */
-import { GatewayError } from '../../errors/gateway-error.js';
+import { EventEmitter } from 'node:events';
 import type { Timeouts } from '../../config/schema.js';
+import { GatewayError } from '../../errors/gateway-error.js';
+import type { Cancellation } from '../../http/cancellation.js';
 
-export class AttemptDeadline {
-  readonly signal: AbortSignal;
-  private readonly controller = new AbortController();
+export class AttemptDeadline extends EventEmitter {
+  /** Why the attempt was aborted; undefined while it runs. */
+  reason: unknown = undefined;
   private totalTimer: NodeJS.Timeout | undefined;
   private ttftTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly idleMs: number;
-  private readonly onClientAbort: () => void;
-  private readonly clientSignal: AbortSignal;
+  private readonly unsubscribe: () => void;
 
-  constructor(clientSignal: AbortSignal, timeouts: Timeouts, stream: boolean) {
-    this.signal = this.controller.signal;
-    this.clientSignal = clientSignal;
+  constructor(cancel: Cancellation, timeouts: Timeouts, stream: boolean) {
+    super();
     this.idleMs = timeouts.idle_ms;
-    this.onClientAbort = () =>
-      this.abort(clientSignal.reason ?? new GatewayError('client_closed', 'client disconnected'));
-    if (clientSignal.aborted) {
-      this.controller.abort(clientSignal.reason);
-      return;
-    }
-    clientSignal.addEventListener('abort', this.onClientAbort, { once: true });
+    this.unsubscribe = cancel.onAbort(() =>
+      this.abort(cancel.reason ?? new GatewayError('client_closed', 'client disconnected')),
+    );
+    if (this.reason !== undefined) return;
     this.totalTimer = setTimeout(
       () =>
         this.abort(
@@ -49,6 +49,10 @@ export class AttemptDeadline {
     }
   }
 
+  get isAborted(): boolean {
+    return this.reason !== undefined;
+  }
+
   firstToken(): void {
     if (this.ttftTimer !== undefined) {
       clearTimeout(this.ttftTimer);
@@ -62,7 +66,7 @@ export class AttemptDeadline {
       this.idleTimer.refresh();
       return;
     }
-    if (this.signal.aborted) return;
+    if (this.reason !== undefined) return;
     this.idleTimer = setTimeout(
       () =>
         this.abort(
@@ -72,14 +76,11 @@ export class AttemptDeadline {
     );
   }
 
-  /** The reason the attempt was aborted, if it was. */
-  get reason(): unknown {
-    return this.signal.aborted ? this.signal.reason : undefined;
-  }
-
   abort(reason: unknown): void {
+    if (this.reason !== undefined) return;
     this.release();
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    this.reason = reason;
+    this.emit('abort');
   }
 
   /** Clears timers and the client listener; call when the attempt has finished either way. */
@@ -90,6 +91,6 @@ export class AttemptDeadline {
     this.totalTimer = undefined;
     this.ttftTimer = undefined;
     this.idleTimer = undefined;
-    this.clientSignal.removeEventListener('abort', this.onClientAbort);
+    this.unsubscribe();
   }
 }

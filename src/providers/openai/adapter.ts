@@ -10,7 +10,7 @@ import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { ChatRequestBody } from '../../canonical/chat.js';
 import type { EmbeddingsRequestBody } from '../../canonical/embeddings.js';
-import { usageFromOpenAI, type Usage } from '../../canonical/usage.js';
+import { usageFromOpenAIText, type Usage } from '../../canonical/usage.js';
 import type { ProviderConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { AttemptDeadline } from '../http/attempt-deadline.js';
@@ -27,6 +27,7 @@ import { OpenAISseTap } from './sse-tap.js';
 import { upstreamHttpError } from './upstream-errors.js';
 
 const defaultBaseUrl = 'https://api.openai.com/v1';
+const usageMarker = Buffer.from('"usage":{');
 // An upstream error body is read for its message only; a larger one is cut rather than buffered whole.
 const maxErrorBodyBytes = 64 * 1024;
 
@@ -55,7 +56,7 @@ export function createOpenAIAdapter(config: ProviderConfig): ProviderAdapter {
         method: 'POST',
         headers: { ...headers, 'x-request-id': call.requestId },
         body: payload,
-        signal: deadline.signal,
+        signal: deadline,
         // Non-stream answers arrive whole after generation, so only total_ms (the deadline) bounds them.
         headersTimeout: call.stream ? call.timeouts.ttft_ms : call.timeouts.total_ms,
         bodyTimeout: call.timeouts.idle_ms,
@@ -95,7 +96,7 @@ export function createOpenAIAdapter(config: ProviderConfig): ProviderAdapter {
     kind: config.kind,
 
     async chat(call: UpstreamCall<ChatRequestBody>): Promise<ChatOutcome> {
-      const deadline = new AttemptDeadline(call.signal, call.timeouts, call.stream);
+      const deadline = new AttemptDeadline(call.cancel, call.timeouts, call.stream);
       const body = call.body.model === call.model ? call.body : { ...call.body, model: call.model };
       const response = await send('/chat/completions', JSON.stringify(body), call, deadline);
       await failIfError(response, deadline);
@@ -109,7 +110,7 @@ export function createOpenAIAdapter(config: ProviderConfig): ProviderAdapter {
     },
 
     async embeddings(call: UpstreamCall<EmbeddingsRequestBody>): Promise<EmbeddingsOutcome> {
-      const deadline = new AttemptDeadline(call.signal, call.timeouts, false);
+      const deadline = new AttemptDeadline(call.cancel, call.timeouts, false);
       const body = call.body.model === call.model ? call.body : { ...call.body, model: call.model };
       const response = await send('/embeddings', JSON.stringify(body), call, deadline);
       await failIfError(response, deadline);
@@ -248,23 +249,14 @@ async function openStream(
  * found from the end. Inside JSON strings quotes are escaped, so an unescaped `"usage":{` is a real key.
  */
 export function usageOfBody(body: Buffer): Usage | undefined {
-  // The usage object and the few fields after it fit in the last 2 KB; look further only if they did not.
-  const tail = body.length > 2048 ? body.toString('latin1', body.length - 2048) : body.toString('latin1');
-  const text = tail.includes('"usage":{') || tail.length === body.length ? tail : body.toString('latin1');
-  const at = text.lastIndexOf('"usage":{');
+  const at = body.lastIndexOf(usageMarker);
   if (at === -1) return undefined;
-  const start = at + 8;
+  const start = at + usageMarker.length - 1;
   let depth = 0;
-  for (let i = start; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 123) depth++;
-    else if (c === 125 && --depth === 0) {
-      try {
-        return usageFromOpenAI(JSON.parse(text.slice(start, i + 1)));
-      } catch {
-        return undefined;
-      }
-    }
+  for (let i = start; i < body.length; i++) {
+    const c = body[i];
+    if (c === 0x7b) depth++;
+    else if (c === 0x7d && --depth === 0) return usageFromOpenAIText(body.toString('latin1', start, i + 1));
   }
   return undefined;
 }

@@ -3,7 +3,7 @@
  * picks up the usage chunk. Decoding is latin1 (one char per byte, the cheapest) because only ASCII markers
  * and the ASCII usage object are read; text content is never interpreted here.
  */
-import { usageFromOpenAI, type Usage } from '../../canonical/usage.js';
+import { usageFromOpenAIText, type Usage } from '../../canonical/usage.js';
 
 const usageMarker = '"usage":{';
 // Markers of a chunk that carries output, as opposed to the role-only opening chunk.
@@ -48,12 +48,9 @@ export class OpenAISseTap {
     return first;
   }
 
-  private readUsage(json: string): void {
-    try {
-      const parsed = JSON.parse(json) as { usage?: unknown };
-      this.usage = usageFromOpenAI(parsed.usage) ?? this.usage;
-    } catch {
-      // A marker inside content text, not a usage object: ignore it.
-    }
+  private readUsage(line: string): void {
+    // Only the text after the real (unescaped) key counts; an escaped one inside content never matches.
+    const at = line.indexOf(usageMarker);
+    this.usage = usageFromOpenAIText(line.slice(at)) ?? this.usage;
   }
 }

@@ -73,7 +73,7 @@ export function createSimulatorAdapter(config: ProviderConfig): ProviderAdapter 
       created: Math.floor(Date.now() / 1000),
     };
     for (let i = 0; i < usage.outputTokens; i++) {
-      if (i > 0) await pause(tokenGap, call.signal);
+      if (i > 0) await pause(tokenGap, call.cancel.signal);
       if (i === 0) call.onFirstToken();
       yield { type: 'text-delta', choice: 0, text: TOKENS[nextToken(rng)] as string };
     }
@@ -88,9 +88,9 @@ export function createSimulatorAdapter(config: ProviderConfig): ProviderAdapter 
     async chat(call: UpstreamCall<ChatRequestBody>): Promise<ChatOutcome> {
       const limit = outputLimit(call.body, settings);
       const usage: Usage = { inputTokens: promptTokens(call.body), outputTokens: limit.tokens };
-      await pause(settings.latency_ms + settings.ttft_ms, call.signal);
+      await pause(settings.latency_ms + settings.ttft_ms, call.cancel.signal);
       if (call.stream) return { kind: 'stream', parts: parts(call, usage, limit.capped) };
-      await pause(tokenGap * usage.outputTokens, call.signal);
+      await pause(tokenGap * usage.outputTokens, call.cancel.signal);
       let text = '';
       for (let i = 0; i < usage.outputTokens; i++) text += TOKENS[nextToken(rng)] as string;
       call.onFirstToken();
@@ -105,7 +105,7 @@ export function createSimulatorAdapter(config: ProviderConfig): ProviderAdapter 
     },
 
     async embeddings(call: UpstreamCall<EmbeddingsRequestBody>): Promise<EmbeddingsOutcome> {
-      await pause(settings.latency_ms, call.signal);
+      await pause(settings.latency_ms, call.cancel.signal);
       const raw = call.body.input;
       const inputs: (string | number[])[] =
         typeof raw === 'string'
