@@ -15,7 +15,12 @@ const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
   req.on('end', () => {
     const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     pool
-      .request({ path: req.url ?? '/', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      .request({
+        path: req.url ?? '/',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
       .then(async (upstream) => {
         res.writeHead(upstream.statusCode, { 'content-type': String(upstream.headers['content-type']) });
         for await (const chunk of upstream.body) res.write(chunk);

@@ -7,11 +7,19 @@
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
 
-export const chatBody = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'Say hello in a few words.' }], max_tokens: 16 });
+export const chatBody = JSON.stringify({
+  model: 'bench-model',
+  messages: [{ role: 'user', content: 'Say hello in a few words.' }],
+  max_tokens: 16,
+});
 export const streamBody = (model: string): string =>
   JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'Say hello in a few words.' }] });
 
-export async function saturation(url: string, seconds: number, connections: number): Promise<{ rps: number; errors: number; non2xx: number }> {
+export async function saturation(
+  url: string,
+  seconds: number,
+  connections: number,
+): Promise<{ rps: number; errors: number; non2xx: number }> {
   const result = await autocannon({
     url: `${url}/v1/chat/completions`,
     method: 'POST',
@@ -47,7 +55,12 @@ export async function fixedRate(url: string, rps: number, seconds: number): Prom
   const pending: Promise<void>[] = [];
   const fire = (scheduled: number): Promise<void> =>
     pool
-      .request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-key-000000' }, body: chatBody })
+      .request({
+        path: '/v1/chat/completions',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-key-000000' },
+        body: chatBody,
+      })
       .then(async (res) => {
         await res.body.text();
         if (res.statusCode === 200) ok++;
@@ -70,11 +83,22 @@ export async function fixedRate(url: string, rps: number, seconds: number): Prom
   await Promise.all(pending);
   await pool.close();
   latencies.sort((a, b) => a - b);
-  return { sent, ok, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: latencies[latencies.length - 1] ?? Number.NaN };
+  return {
+    sent,
+    ok,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    maxMs: latencies[latencies.length - 1] ?? Number.NaN,
+  };
 }
 
 /** Time to the first content chunk of streams, a few at a time. */
-export async function streamTtft(url: string, model: string, count: number, concurrency: number): Promise<{ p50Ms: number; p99Ms: number }> {
+export async function streamTtft(
+  url: string,
+  model: string,
+  count: number,
+  concurrency: number,
+): Promise<{ p50Ms: number; p99Ms: number }> {
   const pool = new Pool(url, { connections: concurrency });
   const samples: number[] = [];
   let next = 0;
@@ -82,7 +106,12 @@ export async function streamTtft(url: string, model: string, count: number, conc
     while (next < count) {
       next++;
       const started = performance.now();
-      const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-key-000000' }, body: streamBody(model) });
+      const res = await pool.request({
+        path: '/v1/chat/completions',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-key-000000' },
+        body: streamBody(model),
+      });
       let seen = false;
       for await (const chunk of res.body) {
         if (!seen && (chunk as Buffer).includes('"content":" ')) {
@@ -99,12 +128,22 @@ export async function streamTtft(url: string, model: string, count: number, conc
 }
 
 /** Opens `count` slow streams at once and calls `sample` while all of them are open. */
-export async function concurrentStreams(url: string, model: string, count: number, sample: () => Promise<number>): Promise<{ opened: number; completed: number; peak: number }> {
+export async function concurrentStreams(
+  url: string,
+  model: string,
+  count: number,
+  sample: () => Promise<number>,
+): Promise<{ opened: number; completed: number; peak: number }> {
   const pool = new Pool(url, { connections: count, keepAliveTimeout: 10_000 });
   let opened = 0;
   let completed = 0;
   const all = Array.from({ length: count }, async () => {
-    const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-key-000000' }, body: streamBody(model) });
+    const res = await pool.request({
+      path: '/v1/chat/completions',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-key-000000' },
+      body: streamBody(model),
+    });
     let first = true;
     for await (const chunk of res.body) {
       if (first && (chunk as Buffer).length > 0) {
@@ -116,7 +155,10 @@ export async function concurrentStreams(url: string, model: string, count: numbe
   });
   let peak = 0;
   const sampler = setInterval(() => {
-    sample().then((rss) => (peak = Math.max(peak, rss)), () => undefined);
+    sample().then(
+      (rss) => (peak = Math.max(peak, rss)),
+      () => undefined,
+    );
   }, 100);
   await Promise.all(all);
   clearInterval(sampler);

@@ -1,31 +1,43 @@
 /**
  * `npm run bench`: starts the simulator, a bare Node proxy and Sluice as separate processes, and measures
  * in one run, against direct-to-simulator and the bare proxy:
- *   1. saturation throughput, non-stream, small bodies (autocannon)
- *   2. latency p50/p99 at a fixed 1,000 RPS (open loop)
+ *   1. saturation throughput, non-stream, small bodies (autocannon), in interleaved rounds (median)
+ *   2. latency p50/p99 at a fixed 1,000 RPS (open loop), and CPU time per request of bare and Sluice
  *   3. time to first token added on streams
- *   4. Sluice's RSS with 1,000 concurrent slow streams
+ *   4. RSS of a freshly started Sluice holding 1,000 concurrent slow streams
  * Prints a table and writes bench/results/<time>.json and bench/results/latest.json.
- * BENCH_QUICK=1 shortens every phase (for a smoke run; the figures are then noisier).
+ * BENCH_QUICK=1 shortens every phase (a smoke run; the figures are then noisier).
+ *
+ * On a 2-core machine the load generator, the simulator and the proxy under test share the cores, so
+ * absolute figures mostly measure contention; the ratios between targets measured in the same run, and
+ * CPU per request, are the figures to compare.
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { concurrentStreams, fixedRate, saturation, streamTtft } from './load.js';
-import { rssMb, startService, type Service } from './processes.js';
+import { concurrentStreams, fixedRate, saturation, streamTtft, type LatencyResult } from './load.js';
+import { cpuMs, rssMb, startService, type Service } from './processes.js';
 
 const quick = process.env['BENCH_QUICK'] === '1';
-const seconds = quick ? 3 : 10;
+const seconds = quick ? 3 : 8;
+const rounds = quick ? 1 : 3;
 const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 // Sluice is started as users start it, through its bin (whose shebang carries the Node flags it runs with).
 const sluiceBin = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
 const bareProxy = fileURLToPath(new URL('./bare-proxy.js', import.meta.url));
 const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const simulatorLine = /sluice simulator listening on (http:\/\/\S+)/;
+const sluiceLine = /sluice listening on (http:\/\/\S+)/;
 
 const services: Service[] = [];
-async function start(name: string, script: string, args: string[], pattern: RegExp, executable = false): Promise<Service> {
+async function start(
+  name: string,
+  script: string,
+  args: string[],
+  pattern: RegExp,
+  executable = false,
+): Promise<Service> {
   const service = await startService(name, script, args, pattern, executable);
   services.push(service);
   return service;
@@ -36,92 +48,199 @@ function round(value: number, digits = 2): number {
   return Math.round(value * f) / f;
 }
 
-async function main(): Promise<void> {
-  const fast = await start('simulator (fast)', cli, ['simulate', '--port', '0', '--output-tokens', '16'], simulatorLine);
-  const streaming = await start('simulator (streams)', cli, ['simulate', '--port', '0', '--ttft-ms', '20', '--tokens-per-second', '500', '--output-tokens', '20'], simulatorLine);
-  const slow = await start('simulator (slow streams)', cli, ['simulate', '--port', '0', '--tokens-per-second', '10', '--output-tokens', quick ? '30' : '60'], simulatorLine);
-  const bare = await start('bare proxy', bareProxy, [fast.url], /bare proxy listening on (http:\/\/\S+)/);
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
 
+function configYaml(fast: string, streaming: string, slow: string): string {
+  return [
+    'providers:',
+    `  - { name: fast, kind: openai-compatible, base_url: "${fast}/v1", api_key: sk-upstream }`,
+    `  - { name: streaming, kind: openai-compatible, base_url: "${streaming}/v1", api_key: sk-upstream }`,
+    `  - { name: slow, kind: openai-compatible, base_url: "${slow}/v1", api_key: sk-upstream, max_connections: 2000 }`,
+    'models:',
+    '  - { name: bench-model, targets: [{ provider: fast, model: gpt-4o-mini }] }',
+    '  - { name: bench-stream, targets: [{ provider: streaming, model: gpt-4o-mini }] }',
+    '  - { name: bench-slow, targets: [{ provider: slow, model: gpt-4o-mini }] }',
+    'keys:',
+    '  - { name: bench, key: sk-bench-key-000000 }',
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const fast = await start(
+    'simulator (fast)',
+    cli,
+    ['simulate', '--port', '0', '--output-tokens', '16'],
+    simulatorLine,
+  );
+  const streaming = await start(
+    'simulator (streams)',
+    cli,
+    ['simulate', '--port', '0', '--ttft-ms', '20', '--tokens-per-second', '500', '--output-tokens', '20'],
+    simulatorLine,
+  );
+  const slow = await start(
+    'simulator (slow streams)',
+    cli,
+    ['simulate', '--port', '0', '--tokens-per-second', '10', '--output-tokens', quick ? '30' : '60'],
+    simulatorLine,
+  );
+  const bare = await start('bare proxy', bareProxy, [fast.url], /bare proxy listening on (http:\/\/\S+)/);
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
   const configPath = join(dir, 'bench.yaml');
-  await writeFile(
-    configPath,
-    [
-      'providers:',
-      `  - { name: fast, kind: openai-compatible, base_url: "${fast.url}/v1", api_key: sk-upstream }`,
-      `  - { name: streaming, kind: openai-compatible, base_url: "${streaming.url}/v1", api_key: sk-upstream }`,
-      `  - { name: slow, kind: openai-compatible, base_url: "${slow.url}/v1", api_key: sk-upstream, max_connections: 2000 }`,
-      'models:',
-      '  - { name: bench-model, targets: [{ provider: fast, model: gpt-4o-mini }] }',
-      '  - { name: bench-stream, targets: [{ provider: streaming, model: gpt-4o-mini }] }',
-      '  - { name: bench-slow, targets: [{ provider: slow, model: gpt-4o-mini }] }',
-      'keys:',
-      '  - { name: bench, key: sk-bench-key-000000 }',
-      '',
-    ].join('\n'),
+  await writeFile(configPath, configYaml(fast.url, streaming.url, slow.url));
+  const sluice = await start(
+    'sluice',
+    sluiceBin,
+    ['serve', '--config', configPath, '--port', '0'],
+    sluiceLine,
+    true,
   );
-  const sluice = await start('sluice', sluiceBin, ['serve', '--config', configPath, '--port', '0'], /sluice listening on (http:\/\/\S+)/, true);
-  const rssIdle = await rssMb(sluice.pid);
-
-  const targets = { direct: fast.url, bare: bare.url, sluice: sluice.url };
   console.error(`bench: ${quick ? 'quick' : 'full'} run, ${cpus().length} cores, node ${process.version}`);
 
-  // 1. Saturation throughput. A short warm-up first so every process has JIT-compiled its hot path.
-  const throughput: Record<string, { rps: number; errors: number; non2xx: number }> = {};
-  for (const [name, url] of Object.entries(targets)) {
-    await saturation(url, 2, 64);
-    throughput[name] = await saturation(url, seconds, 64);
-    console.error(`throughput ${name}: ${Math.round(throughput[name].rps)} req/s`);
-  }
+  const targets = { direct: fast.url, bare: bare.url, sluice: sluice.url } as const;
+  type Target = keyof typeof targets;
+  const names = Object.keys(targets) as Target[];
+  const pids: Partial<Record<Target, number>> = { bare: bare.pid, sluice: sluice.pid };
 
-  // 2. Latency at a fixed rate.
-  const latency: Record<string, Awaited<ReturnType<typeof fixedRate>>> = {};
-  for (const [name, url] of Object.entries(targets)) {
-    await fixedRate(url, 1000, 1);
-    latency[name] = await fixedRate(url, 1000, seconds);
-    console.error(`latency ${name}: p50 ${latency[name].p50Ms.toFixed(3)} ms, p99 ${latency[name].p99Ms.toFixed(3)} ms`);
+  // 1. Saturation throughput: a warm-up for each, then interleaved rounds so drift hits every target alike.
+  for (const name of names) await saturation(targets[name], 2, 64);
+  const samples: Record<Target, number[]> = { direct: [], bare: [], sluice: [] };
+  const errors: Record<Target, number> = { direct: 0, bare: 0, sluice: 0 };
+  for (let r = 0; r < rounds; r++) {
+    for (const name of names) {
+      const result = await saturation(targets[name], seconds, 64);
+      samples[name].push(result.rps);
+      errors[name] += result.errors + result.non2xx;
+      console.error(`throughput round ${r + 1} ${name}: ${Math.round(result.rps)} req/s`);
+    }
+  }
+  const rps = Object.fromEntries(names.map((n) => [n, median(samples[n])])) as Record<Target, number>;
+
+  // 2. Latency at a fixed rate, with the CPU each proxy spends per request.
+  const latency = {} as Record<Target, LatencyResult>;
+  const cpuPerRequest: Partial<Record<Target, number>> = {};
+  for (const name of names) {
+    await fixedRate(targets[name], 1000, 1);
+    const pid = pids[name];
+    const before = pid === undefined ? 0 : await cpuMs(pid);
+    latency[name] = await fixedRate(targets[name], 1000, seconds);
+    if (pid !== undefined) cpuPerRequest[name] = (((await cpuMs(pid)) - before) * 1000) / latency[name].sent;
+    console.error(
+      `latency ${name}: p50 ${latency[name].p50Ms.toFixed(3)} ms, p99 ${latency[name].p99Ms.toFixed(3)} ms`,
+    );
   }
 
   // 3. Time to first token on streams (simulator TTFT 20 ms).
   const streams = quick ? 100 : 400;
   const ttftDirect = await streamTtft(streaming.url, 'bench-stream', streams, 8);
   const ttftSluice = await streamTtft(sluice.url, 'bench-stream', streams, 8);
-  console.error(`ttft direct p50 ${ttftDirect.p50Ms.toFixed(2)} ms, sluice p50 ${ttftSluice.p50Ms.toFixed(2)} ms`);
+  console.error(
+    `ttft p50 direct ${ttftDirect.p50Ms.toFixed(2)} ms, sluice ${ttftSluice.p50Ms.toFixed(2)} ms`,
+  );
 
-  // 4. Memory with 1,000 concurrent slow streams.
-  const held = await concurrentStreams(sluice.url, 'bench-slow', 1000, () => rssMb(sluice.pid));
-  console.error(`1000 streams: opened ${held.opened}, completed ${held.completed}, peak RSS ${held.peak.toFixed(1)} MB`);
+  // 4. Memory: a fresh Sluice (the earlier phases' heap growth would otherwise be counted) holding 1,000 streams.
+  await sluice.stop();
+  const fresh = await start(
+    'sluice (fresh)',
+    sluiceBin,
+    ['serve', '--config', configPath, '--port', '0'],
+    sluiceLine,
+    true,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const rssIdle = await rssMb(fresh.pid);
+  const held = await concurrentStreams(fresh.url, 'bench-slow', 1000, () => rssMb(fresh.pid));
+  console.error(
+    `1000 streams: opened ${held.opened}, completed ${held.completed}, peak RSS ${held.peak.toFixed(1)} MB`,
+  );
 
-  const bareRps = throughput['bare']!.rps;
   const result = {
     date: new Date().toISOString(),
     quick,
     node: process.version,
     cores: cpus().length,
-    throughput_rps: Object.fromEntries(Object.entries(throughput).map(([k, v]) => [k, Math.round(v.rps)])),
-    throughput_errors: Object.fromEntries(Object.entries(throughput).map(([k, v]) => [k, v.errors + v.non2xx])),
-    sluice_vs_bare_throughput: round(throughput['sluice']!.rps / bareRps, 3),
-    sluice_vs_direct_throughput: round(throughput['sluice']!.rps / throughput['direct']!.rps, 3),
-    latency_at_1000_rps_ms: Object.fromEntries(Object.entries(latency).map(([k, v]) => [k, { p50: round(v.p50Ms, 3), p99: round(v.p99Ms, 3), ok: v.ok, sent: v.sent }])),
-    sluice_added_p50_ms: round(latency['sluice']!.p50Ms - latency['direct']!.p50Ms, 3),
-    sluice_added_p99_ms: round(latency['sluice']!.p99Ms - latency['direct']!.p99Ms, 3),
-    bare_added_p99_ms: round(latency['bare']!.p99Ms - latency['direct']!.p99Ms, 3),
-    ttft_ms: { direct: { p50: round(ttftDirect.p50Ms), p99: round(ttftDirect.p99Ms) }, sluice: { p50: round(ttftSluice.p50Ms), p99: round(ttftSluice.p99Ms) } },
+    rounds,
+    seconds_per_phase: seconds,
+    throughput_rps: Object.fromEntries(names.map((n) => [n, Math.round(rps[n])])),
+    throughput_rounds: samples,
+    throughput_errors: errors,
+    sluice_vs_bare_throughput: round(rps.sluice / rps.bare, 3),
+    sluice_vs_direct_throughput: round(rps.sluice / rps.direct, 3),
+    latency_at_1000_rps_ms: Object.fromEntries(
+      names.map((n) => [
+        n,
+        {
+          p50: round(latency[n].p50Ms, 3),
+          p99: round(latency[n].p99Ms, 3),
+          ok: latency[n].ok,
+          sent: latency[n].sent,
+        },
+      ]),
+    ),
+    sluice_added_p50_ms: round(latency.sluice.p50Ms - latency.direct.p50Ms, 3),
+    sluice_added_p99_ms: round(latency.sluice.p99Ms - latency.direct.p99Ms, 3),
+    bare_added_p50_ms: round(latency.bare.p50Ms - latency.direct.p50Ms, 3),
+    bare_added_p99_ms: round(latency.bare.p99Ms - latency.direct.p99Ms, 3),
+    cpu_us_per_request_at_1000_rps: {
+      bare: round(cpuPerRequest.bare ?? Number.NaN, 1),
+      sluice: round(cpuPerRequest.sluice ?? Number.NaN, 1),
+    },
+    ttft_ms: {
+      direct: { p50: round(ttftDirect.p50Ms), p99: round(ttftDirect.p99Ms) },
+      sluice: { p50: round(ttftSluice.p50Ms), p99: round(ttftSluice.p99Ms) },
+    },
     ttft_added_p50_ms: round(ttftSluice.p50Ms - ttftDirect.p50Ms, 3),
     ttft_added_p99_ms: round(ttftSluice.p99Ms - ttftDirect.p99Ms, 3),
-    streams_1000: { opened: held.opened, completed: held.completed, rss_idle_mb: round(rssIdle, 1), rss_peak_mb: round(held.peak, 1) },
+    streams_1000: {
+      opened: held.opened,
+      completed: held.completed,
+      rss_idle_mb: round(rssIdle, 1),
+      rss_peak_mb: round(held.peak, 1),
+    },
     targets: { sluice_vs_bare_throughput: '>= 0.75', sluice_added_p99_ms: '< 1', rss_peak_mb: '< 150' },
   };
 
+  const f3 = (n: number): string => n.toFixed(3);
   const rows: [string, string, string][] = [
-    ['saturation throughput (req/s)', `direct ${result.throughput_rps['direct']} · bare ${result.throughput_rps['bare']} · sluice ${result.throughput_rps['sluice']}`, `sluice/bare ${result.sluice_vs_bare_throughput} (target ≥ 0.75)`],
-    ['latency @1000 rps p50 (ms)', `direct ${latency['direct']!.p50Ms.toFixed(3)} · bare ${latency['bare']!.p50Ms.toFixed(3)} · sluice ${latency['sluice']!.p50Ms.toFixed(3)}`, `added ${result.sluice_added_p50_ms}`],
-    ['latency @1000 rps p99 (ms)', `direct ${latency['direct']!.p99Ms.toFixed(3)} · bare ${latency['bare']!.p99Ms.toFixed(3)} · sluice ${latency['sluice']!.p99Ms.toFixed(3)}`, `added ${result.sluice_added_p99_ms} (target < 1)`],
-    ['stream TTFT p50 / p99 (ms)', `direct ${ttftDirect.p50Ms.toFixed(2)} / ${ttftDirect.p99Ms.toFixed(2)} · sluice ${ttftSluice.p50Ms.toFixed(2)} / ${ttftSluice.p99Ms.toFixed(2)}`, `added ${result.ttft_added_p50_ms} / ${result.ttft_added_p99_ms}`],
-    ['RSS, 1000 concurrent streams (MB)', `idle ${result.streams_1000.rss_idle_mb} · peak ${result.streams_1000.rss_peak_mb} (${held.opened} opened)`, 'target < 150'],
+    [
+      'saturation throughput (req/s)',
+      `direct ${result.throughput_rps['direct']} · bare ${result.throughput_rps['bare']} · sluice ${result.throughput_rps['sluice']}`,
+      `sluice/bare ${result.sluice_vs_bare_throughput} (target ≥ 0.75)`,
+    ],
+    [
+      'latency @1000 rps p50 (ms)',
+      `direct ${f3(latency.direct.p50Ms)} · bare ${f3(latency.bare.p50Ms)} · sluice ${f3(latency.sluice.p50Ms)}`,
+      `added: bare ${result.bare_added_p50_ms} · sluice ${result.sluice_added_p50_ms}`,
+    ],
+    [
+      'latency @1000 rps p99 (ms)',
+      `direct ${f3(latency.direct.p99Ms)} · bare ${f3(latency.bare.p99Ms)} · sluice ${f3(latency.sluice.p99Ms)}`,
+      `added: bare ${result.bare_added_p99_ms} · sluice ${result.sluice_added_p99_ms} (target < 1)`,
+    ],
+    [
+      'CPU per request @1000 rps (µs)',
+      `bare ${result.cpu_us_per_request_at_1000_rps.bare} · sluice ${result.cpu_us_per_request_at_1000_rps.sluice}`,
+      `sluice/bare ${round(result.cpu_us_per_request_at_1000_rps.sluice / result.cpu_us_per_request_at_1000_rps.bare, 2)}`,
+    ],
+    [
+      'stream TTFT p50 / p99 (ms)',
+      `direct ${ttftDirect.p50Ms.toFixed(2)} / ${ttftDirect.p99Ms.toFixed(2)} · sluice ${ttftSluice.p50Ms.toFixed(2)} / ${ttftSluice.p99Ms.toFixed(2)}`,
+      `added ${result.ttft_added_p50_ms} / ${result.ttft_added_p99_ms}`,
+    ],
+    [
+      'RSS, 1000 concurrent streams (MB)',
+      `idle ${result.streams_1000.rss_idle_mb} · peak ${result.streams_1000.rss_peak_mb} (${held.opened} opened)`,
+      'target < 150',
+    ],
   ];
   const width = Math.max(...rows.map((r) => r[0].length));
-  console.log(`\nSluice bench (${result.date}, node ${result.node}, ${result.cores} cores${quick ? ', QUICK' : ''})`);
+  console.log(
+    `\nSluice bench (${result.date}, node ${result.node}, ${result.cores} cores${quick ? ', QUICK' : ''})`,
+  );
   for (const [what, figures, verdict] of rows) console.log(`${what.padEnd(width)}  ${figures}  → ${verdict}`);
 
   await mkdir(resultsDir, { recursive: true });
