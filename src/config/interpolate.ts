@@ -10,6 +10,12 @@ export interface InterpolationProblem {
   message: string;
 }
 
+/** Where a whole `${VAR}` became a number or boolean, with the text it came from (see load.ts). */
+export interface TypedSubstitution {
+  path: (string | number)[];
+  text: string;
+}
+
 const reference = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const whole = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 
@@ -17,13 +23,14 @@ export function interpolate(
   value: unknown,
   env: Record<string, string | undefined>,
   problems: InterpolationProblem[],
+  typed: TypedSubstitution[] = [],
   path: (string | number)[] = [],
 ): unknown {
-  if (typeof value === 'string') return interpolateString(value, env, problems, path);
-  if (Array.isArray(value)) return value.map((item, i) => interpolate(item, env, problems, [...path, i]));
+  if (typeof value === 'string') return interpolateString(value, env, problems, typed, path);
+  if (Array.isArray(value)) return value.map((item, i) => interpolate(item, env, problems, typed, [...path, i]));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, env, problems, [...path, k]);
+    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, env, problems, typed, [...path, k]);
     return out;
   }
   return value;
@@ -33,6 +40,7 @@ function interpolateString(
   text: string,
   env: Record<string, string | undefined>,
   problems: InterpolationProblem[],
+  typed: TypedSubstitution[],
   path: (string | number)[],
 ): unknown {
   if (!text.includes('$')) return text;
@@ -44,8 +52,10 @@ function interpolateString(
       problems.push({ path, message: `environment variable ${name} is not set` });
       return text;
     }
-    const typed: unknown = safeScalar(found);
-    return typeof typed === 'number' || typeof typed === 'boolean' ? typed : found;
+    const scalar: unknown = safeScalar(found);
+    if (typeof scalar !== 'number' && typeof scalar !== 'boolean') return found;
+    typed.push({ path, text: found });
+    return scalar;
   }
   return text.replace(reference, (match, name: string | undefined) => {
     if (name === undefined) return '${';

@@ -107,6 +107,26 @@ models: [{ name: m, targets: [{ provider: up, model: x }] }]
   );
 });
 
+test('a whole ${VAR} is typed for numbers but stays text where the schema wants a string', () => {
+  const text = `
+server:
+  port: \${PORT}
+providers:
+  - name: up
+    kind: openai-compatible
+    base_url: http://127.0.0.1:9/v1
+    api_key: "\${NUMERIC_KEY}"
+models: [{ name: m, targets: [{ provider: up, model: x }] }]
+keys:
+  - name: k
+    key: \${NUMERIC_SECRET}
+`;
+  const config = parseConfig(text, { PORT: '9001', NUMERIC_KEY: '12345', NUMERIC_SECRET: '1234567890' });
+  assert.equal(config.server.port, 9001);
+  assert.equal(config.providers[0]?.api_key, '12345');
+  assert.equal(config.keys[0]?.key, '1234567890');
+});
+
 test('kinds named by the contract but not built yet are refused clearly', () => {
   const problems = problemsOf(
     minimal + '\n  - { name: extra, targets: [{ provider: sim, model: y }] }\n'.replace('extra', 'n') + '',

@@ -9,7 +9,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { crossReferenceProblems } from './cross-references.js';
-import { interpolate, type InterpolationProblem } from './interpolate.js';
+import { interpolate, type InterpolationProblem, type TypedSubstitution } from './interpolate.js';
 
 export const demoConfigPath = fileURLToPath(new URL('../../../config/demo.yaml', import.meta.url));
 
@@ -63,19 +63,38 @@ export function parseConfig(
 }
 
 /** Validates an already-parsed config tree (interpolating ${ENV} first). Throws ConfigError. */
-export function validateConfig(
-  raw: unknown,
-  env: Record<string, string | undefined> = {},
-  source = '<inline>',
-): Config {
+export function validateConfig(raw: unknown, env: Record<string, string | undefined> = {}, source = '<inline>'): Config {
   const envProblems: InterpolationProblem[] = [];
-  const interpolated = interpolate(raw, env, envProblems);
+  const typed: TypedSubstitution[] = [];
+  const interpolated = interpolate(raw, env, envProblems, typed);
+  let result = configSchema.safeParse(interpolated, { reportInput: true });
+  // A whole `${VAR}` takes the variable's YAML type so `port: ${PORT}` is a number; where the schema wants a
+  // string (a numeric secret, say), the variable's text is what was meant.
+  if (!result.success && typed.length > 0) {
+    let retyped = false;
+    for (const issue of result.error.issues) {
+      if (issue.code !== 'invalid_type' || issue.expected !== 'string') continue;
+      const hit = typed.find((t) => t.path.length === issue.path.length && t.path.every((p, i) => p === issue.path[i]));
+      if (hit !== undefined) retyped = setAt(interpolated, hit.path, hit.text) || retyped;
+    }
+    if (retyped) result = configSchema.safeParse(interpolated, { reportInput: true });
+  }
   const problems = envProblems.map((p) => `${formatPath(p.path)}: ${p.message}`);
-  const result = configSchema.safeParse(interpolated, { reportInput: true });
   if (!result.success) problems.push(...result.error.issues.flatMap(formatIssue));
   for (const p of crossReferenceProblems(interpolated)) problems.push(`${formatPath(p.path)}: ${p.message}`);
   if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
   return result.data;
+}
+
+function setAt(tree: unknown, path: (string | number)[], value: unknown): boolean {
+  let node = tree as Record<string | number, unknown>;
+  for (const part of path.slice(0, -1)) {
+    const next = node[part];
+    if (next === null || typeof next !== 'object') return false;
+    node = next as Record<string | number, unknown>;
+  }
+  node[path[path.length - 1] as string | number] = value;
+  return true;
 }
 
 export async function loadConfigFile(path: string, env: Record<string, string | undefined>): Promise<Config> {
