@@ -39,6 +39,12 @@ async function serve(argv: string[]): Promise<void> {
   if (port !== undefined) config.server.port = portOf(port, '--port');
   const running = await startServer(config);
   process.once('exit', () => running.gateway.logger.flush());
+  // A bug that escapes every handler: record it with the rest of the logs, then let the supervisor restart
+  // a clean process rather than serve on in an unknown state.
+  process.once('uncaughtException', (error) => {
+    running.gateway.logger.fatal({ err: error }, 'uncaught exception: exiting');
+    process.exit(1);
+  });
   console.log(`sluice listening on ${running.url}`);
   const stop = (signal: string): void => {
     running.gateway.logger.info({ signal }, 'shutting down');

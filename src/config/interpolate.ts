@@ -27,7 +27,8 @@ export function interpolate(
   path: (string | number)[] = [],
 ): unknown {
   if (typeof value === 'string') return interpolateString(value, env, problems, typed, path);
-  if (Array.isArray(value)) return value.map((item, i) => interpolate(item, env, problems, typed, [...path, i]));
+  if (Array.isArray(value))
+    return value.map((item, i) => interpolate(item, env, problems, typed, [...path, i]));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, env, problems, typed, [...path, k]);

@@ -63,7 +63,11 @@ export function parseConfig(
 }
 
 /** Validates an already-parsed config tree (interpolating ${ENV} first). Throws ConfigError. */
-export function validateConfig(raw: unknown, env: Record<string, string | undefined> = {}, source = '<inline>'): Config {
+export function validateConfig(
+  raw: unknown,
+  env: Record<string, string | undefined> = {},
+  source = '<inline>',
+): Config {
   const envProblems: InterpolationProblem[] = [];
   const typed: TypedSubstitution[] = [];
   const interpolated = interpolate(raw, env, envProblems, typed);
@@ -74,7 +78,9 @@ export function validateConfig(raw: unknown, env: Record<string, string | undefi
     let retyped = false;
     for (const issue of result.error.issues) {
       if (issue.code !== 'invalid_type' || issue.expected !== 'string') continue;
-      const hit = typed.find((t) => t.path.length === issue.path.length && t.path.every((p, i) => p === issue.path[i]));
+      const hit = typed.find(
+        (t) => t.path.length === issue.path.length && t.path.every((p, i) => p === issue.path[i]),
+      );
       if (hit !== undefined) retyped = setAt(interpolated, hit.path, hit.text) || retyped;
     }
     if (retyped) result = configSchema.safeParse(interpolated, { reportInput: true });

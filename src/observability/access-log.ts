@@ -1,7 +1,7 @@
 /** One access line per request, from the request:end event. Carries names, never secrets or prompts. */
 import type { Logger } from 'pino';
 import type { RequestContext } from '../pipeline/context.js';
-import { requestEnd } from './events.js';
+import { requestEnd, subscribe } from './events.js';
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
 
@@ -39,6 +39,5 @@ export function subscribeAccessLog(owner: object, logger: Logger): () => void {
     if (ctx.status >= 500 && ctx.status !== 499) logger.warn(line);
     else logger.info(line);
   };
-  requestEnd.subscribe(onEnd);
-  return () => requestEnd.unsubscribe(onEnd);
+  return subscribe(requestEnd, onEnd);
 }

@@ -23,3 +23,28 @@ export interface AttemptEvent {
 export function publish(channel: diagnosticsChannel.Channel, message: unknown): void {
   if (channel.hasSubscribers) channel.publish(message);
 }
+
+/**
+ * Subscribes a handler that can never break a request: diagnostics_channel rethrows a subscriber's
+ * exception as an uncaught exception, which would take the whole process down for a metrics bug.
+ */
+export function subscribe(
+  channel: diagnosticsChannel.Channel,
+  handler: (message: unknown) => void,
+): () => void {
+  let warned = false;
+  const safe = (message: unknown): void => {
+    try {
+      handler(message);
+    } catch (error) {
+      if (!warned) {
+        warned = true;
+        process.emitWarning(
+          `sluice: a ${channel.name.toString()} subscriber failed: ${(error as Error).message}`,
+        );
+      }
+    }
+  };
+  channel.subscribe(safe);
+  return () => channel.unsubscribe(safe);
+}

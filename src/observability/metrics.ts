@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RequestContext } from '../pipeline/context.js';
-import { attemptEnd, firstToken, requestEnd, requestStart, type AttemptEvent } from './events.js';
+import { attemptEnd, firstToken, requestEnd, requestStart, subscribe, type AttemptEvent } from './events.js';
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const ttftBuckets = [0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
@@ -117,18 +117,17 @@ export function createMetrics(owner: object): GatewayMetrics {
     const outcome = event.error === undefined ? 'ok' : typeof kind === 'string' ? kind : 'internal';
     attemptsBy.get(`${event.provider}\u0000${outcome}`, () => ({ provider: event.provider, outcome })).inc();
   };
-  requestStart.subscribe(onStart);
-  requestEnd.subscribe(onEnd);
-  firstToken.subscribe(onFirstToken);
-  attemptEnd.subscribe(onAttemptEnd);
+  const unsubscribe = [
+    subscribe(requestStart, onStart),
+    subscribe(requestEnd, onEnd),
+    subscribe(firstToken, onFirstToken),
+    subscribe(attemptEnd, onAttemptEnd),
+  ];
 
   return {
     registry,
     close() {
-      requestStart.unsubscribe(onStart);
-      requestEnd.unsubscribe(onEnd);
-      firstToken.unsubscribe(onFirstToken);
-      attemptEnd.unsubscribe(onAttemptEnd);
+      for (const off of unsubscribe) off();
     },
   };
 }

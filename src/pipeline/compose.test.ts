@@ -36,3 +36,28 @@ test('a stage that throws rejects to the stage around it; next() twice is an err
   };
   await assert.rejects(compose([twice])({} as RequestContext), /next\(\) called twice/);
 });
+
+test('a subscriber that throws never reaches the publisher', async () => {
+  const { publish, requestEnd, subscribe } = await import('../observability/events.js');
+  const seen: unknown[] = [];
+  const offBroken = subscribe(requestEnd, () => {
+    throw new Error('broken subscriber');
+  });
+  const offGood = subscribe(requestEnd, (message) => seen.push(message));
+  const warnings: string[] = [];
+  const onWarning = (warning: Error): void => {
+    warnings.push(warning.message);
+  };
+  process.on('warning', onWarning);
+  try {
+    assert.doesNotThrow(() => publish(requestEnd, 'one'));
+    publish(requestEnd, 'two');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(seen, ['one', 'two']);
+    assert.equal(warnings.filter((w) => w.includes('broken subscriber')).length, 1, 'warned once');
+  } finally {
+    process.off('warning', onWarning);
+    offBroken();
+    offGood();
+  }
+});
