@@ -1,5 +1,6 @@
 /** Child processes of a bench run: started from the built CLI, each announcing its URL on one line. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -11,38 +12,57 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts a service and waits for its "listening on URL" line. With `logFile`, the child's stdout goes to
+ * that file instead of a pipe: Sluice's access log then costs Sluice what writing a log file costs, not
+ * the load generator's CPU spent reading a pipe (which would slow the very process measuring it).
+ */
 export async function startService(
   name: string,
   script: string,
   args: string[],
   pattern: RegExp,
-  executable = false,
+  options: { executable?: boolean; logFile?: string } = {},
 ): Promise<Service> {
+  const out = options.logFile === undefined ? 'pipe' : openSync(options.logFile, 'w');
+  const stdio: StdioOptions = ['ignore', out, 'pipe'];
   // An executable runs by its shebang (with the Node flags written there), on the node first on PATH.
-  const child = executable
+  const child = options.executable
     ? spawn(script, args, {
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio,
         env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` },
       })
-    : spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    : spawn(process.execPath, [script, ...args], { stdio });
+  if (typeof out === 'number') closeSync(out);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     let stdout = '';
-    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${stderr}`)), 15_000);
-    const onData = (d: Buffer): void => {
-      stdout += d.toString();
-      const match = pattern.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1] as string);
-        stdout = '';
-      }
+    const found = (text: string): boolean => {
+      const match = pattern.exec(text);
+      if (match === null) return false;
+      clearTimeout(timer);
+      clearInterval(poll);
+      resolve(match[1] as string);
+      return true;
     };
-    child.stdout?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`${name} exited with ${code}: ${stderr}`)));
+    const timer = setTimeout(() => {
+      clearInterval(poll);
+      reject(new Error(`${name} did not start: ${stderr}`));
+    }, 15_000);
+    const poll = setInterval(() => {
+      if (options.logFile !== undefined) found(readFileSync(options.logFile, 'utf8'));
+    }, 50);
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (found(stdout)) stdout = '';
+    });
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      reject(new Error(`${name} exited with ${code}: ${stderr}`));
+    });
   });
-  // Keep draining stdout (access logs) so the child never blocks on a full pipe.
+  // Keep draining a piped stdout so the child never blocks on a full pipe.
   child.stdout?.removeAllListeners('data');
   child.stdout?.resume();
   return {

@@ -36,9 +36,9 @@ async function start(
   script: string,
   args: string[],
   pattern: RegExp,
-  executable = false,
+  options: { executable?: boolean; logFile?: string } = {},
 ): Promise<Service> {
-  const service = await startService(name, script, args, pattern, executable);
+  const service = await startService(name, script, args, pattern, options);
   services.push(service);
   return service;
 }
@@ -97,7 +97,10 @@ async function main(): Promise<void> {
     sluiceBin,
     ['serve', '--config', configPath, '--port', '0'],
     sluiceLine,
-    true,
+    {
+      executable: true,
+      logFile: join(dir, 'sluice.log'),
+    },
   );
   console.error(`bench: ${quick ? 'quick' : 'full'} run, ${cpus().length} cores, node ${process.version}`);
 
@@ -149,7 +152,10 @@ async function main(): Promise<void> {
     sluiceBin,
     ['serve', '--config', configPath, '--port', '0'],
     sluiceLine,
-    true,
+    {
+      executable: true,
+      logFile: join(dir, 'sluice-fresh.log'),
+    },
   );
   await new Promise((resolve) => setTimeout(resolve, 500));
   const rssIdle = await rssMb(fresh.pid);

@@ -10,7 +10,7 @@ import type { Config, Timeouts } from './config/schema.js';
 import { GatewayError } from './errors/gateway-error.js';
 import { openAIErrorBody } from './formats/openai-error.js';
 import { subscribeAccessLog } from './observability/access-log.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, flushLogsSync } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
 import { authenticate } from './pipeline/authenticate.js';
 import { callUpstream } from './pipeline/call-upstream.js';
@@ -183,7 +183,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       unsubscribeAccessLog();
       metrics.close();
       await Promise.all([...adapters.values()].map(({ adapter }) => adapter.close()));
-      logger.flush();
+      flushLogsSync(logger);
     },
   };
 }

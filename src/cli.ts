@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, demoConfigPath, loadConfigFile } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { flushLogsSync } from './observability/logger.js';
 import { startServer } from './server.js';
 import { runSimulateCommand } from './simulator/command.js';
 
@@ -38,7 +39,7 @@ async function serve(argv: string[]): Promise<void> {
   if (host !== undefined) config.server.host = host;
   if (port !== undefined) config.server.port = portOf(port, '--port');
   const running = await startServer(config);
-  process.once('exit', () => running.gateway.logger.flush());
+  process.once('exit', () => flushLogsSync(running.gateway.logger));
   // A bug that escapes every handler: record it with the rest of the logs, then let the supervisor restart
   // a clean process rather than serve on in an unknown state.
   process.once('uncaughtException', (error) => {

@@ -24,10 +24,25 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     timestamp: pino.stdTimeFunctions.epochTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  // Buffered writes: pino's default is one write(2) per line, which at a few thousand requests per second
-  // costs more CPU than the requests themselves. Writes stay synchronous (an asynchronous destination goes
-  // through libuv's thread pool, and the thread hand-offs cost more than the write), but happen once per
-  // 4 KB. The gateway flushes every second and on shutdown, and the CLI on exit, so a crash loses at most
-  // the last second of lines.
-  return pino(options, destination ?? pino.destination({ dest: 1, sync: true, minLength: 4096 }));
+  // Buffered, asynchronous writes. pino's default is one synchronous write(2) per line, which at a few
+  // thousand requests per second costs more CPU than the requests themselves, and a synchronous write
+  // into a pipe whose reader is slow (a busy log shipper) would stall the event loop. Lines are written in
+  // 4 KB batches off the loop; if the reader stops altogether, at most 16 MB wait and newer lines are
+  // dropped rather than growing memory without bound. The gateway flushes every second and on shutdown.
+  return pino(
+    options,
+    destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096, maxLength: 16 * 1024 * 1024 }),
+  );
+}
+
+/** Writes out buffered lines now, synchronously: for shutdown and exit, when no later tick will come. */
+export function flushLogsSync(logger: Logger): void {
+  const stream = (logger as unknown as Record<symbol, { flushSync?: () => void } | undefined>)[
+    pino.symbols.streamSym
+  ];
+  try {
+    stream?.flushSync?.();
+  } catch {
+    // Nothing left to write to (the reader is gone): there is no one to tell.
+  }
 }
