@@ -102,6 +102,19 @@ async function main(): Promise<void> {
       logFile: join(dir, 'sluice.log'),
     },
   );
+  // The same gateway with its access log off: shows what one log line per request costs.
+  const quietConfigPath = join(dir, 'bench-quiet.yaml');
+  await writeFile(
+    quietConfigPath,
+    `logging: { access_log: false }\n${configYaml(fast.url, streaming.url, slow.url)}`,
+  );
+  const quiet = await start(
+    'sluice (no access log)',
+    sluiceBin,
+    ['serve', '--config', quietConfigPath, '--port', '0'],
+    sluiceLine,
+    { executable: true, logFile: join(dir, 'sluice-quiet.log') },
+  );
   console.error(`bench: ${quick ? 'quick' : 'full'} run, ${cpus().length} cores, node ${process.version}`);
 
   const targets = { direct: fast.url, bare: bare.url, sluice: sluice.url } as const;
@@ -110,18 +123,22 @@ async function main(): Promise<void> {
   const pids: Partial<Record<Target, number>> = { bare: bare.pid, sluice: sluice.pid };
 
   // 1. Saturation throughput: a warm-up for each, then interleaved rounds so drift hits every target alike.
-  for (const name of names) await saturation(targets[name], 2, 64);
-  const samples: Record<Target, number[]> = { direct: [], bare: [], sluice: [] };
-  const errors: Record<Target, number> = { direct: 0, bare: 0, sluice: 0 };
+  type Measured = Target | 'sluice_no_access_log';
+  const measured: Record<Measured, string> = { ...targets, sluice_no_access_log: quiet.url };
+  const order = Object.keys(measured) as Measured[];
+  for (const name of order) await saturation(measured[name], 2, 64);
+  const samples: Record<Measured, number[]> = { direct: [], bare: [], sluice: [], sluice_no_access_log: [] };
+  const errors: Record<Measured, number> = { direct: 0, bare: 0, sluice: 0, sluice_no_access_log: 0 };
   for (let r = 0; r < rounds; r++) {
-    for (const name of names) {
-      const result = await saturation(targets[name], seconds, 64);
+    for (const name of order) {
+      const result = await saturation(measured[name], seconds, 64);
       samples[name].push(result.rps);
       errors[name] += result.errors + result.non2xx;
       console.error(`throughput round ${r + 1} ${name}: ${Math.round(result.rps)} req/s`);
     }
   }
-  const rps = Object.fromEntries(names.map((n) => [n, median(samples[n])])) as Record<Target, number>;
+  const rps = Object.fromEntries(order.map((n) => [n, median(samples[n])])) as Record<Measured, number>;
+  await quiet.stop();
 
   // 2. Latency at a fixed rate, with the CPU each proxy spends per request.
   const latency = {} as Record<Target, LatencyResult>;
@@ -171,10 +188,11 @@ async function main(): Promise<void> {
     cores: cpus().length,
     rounds,
     seconds_per_phase: seconds,
-    throughput_rps: Object.fromEntries(names.map((n) => [n, Math.round(rps[n])])),
+    throughput_rps: Object.fromEntries(order.map((n) => [n, Math.round(rps[n])])),
     throughput_rounds: samples,
     throughput_errors: errors,
     sluice_vs_bare_throughput: round(rps.sluice / rps.bare, 3),
+    sluice_no_access_log_vs_bare_throughput: round(rps.sluice_no_access_log / rps.bare, 3),
     sluice_vs_direct_throughput: round(rps.sluice / rps.direct, 3),
     latency_at_1000_rps_ms: Object.fromEntries(
       names.map((n) => [
@@ -216,6 +234,11 @@ async function main(): Promise<void> {
       'saturation throughput (req/s)',
       `direct ${result.throughput_rps['direct']} · bare ${result.throughput_rps['bare']} · sluice ${result.throughput_rps['sluice']}`,
       `sluice/bare ${result.sluice_vs_bare_throughput} (target ≥ 0.75)`,
+    ],
+    [
+      '  same, access log off (req/s)',
+      `sluice ${result.throughput_rps['sluice_no_access_log']}`,
+      `sluice/bare ${result.sluice_no_access_log_vs_bare_throughput}`,
     ],
     [
       'latency @1000 rps p50 (ms)',
