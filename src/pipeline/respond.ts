@@ -16,37 +16,26 @@ import { gatewayHeaders } from './response-headers.js';
 
 const sseHeaders = { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' };
 
-function waitForDrain(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
+/**
+ * Calls `resume` once the client can take more: on 'drain', or on 'close' (a client that leaves while
+ * congested must not leave the source paused forever; resuming lets the source see the abort).
+ */
+function onDrainOrClose(res: ServerResponse, resume: () => void): void {
+  const done = (): void => {
+    res.off('drain', done);
+    res.off('close', done);
+    resume();
+  };
+  res.on('drain', done);
+  res.on('close', done);
 }
 
 async function write(res: ServerResponse, chunk: Buffer | string): Promise<void> {
-  if (!res.write(chunk)) await waitForDrain(res);
+  if (!res.write(chunk)) await new Promise<void>((resolve) => onDrainOrClose(res, resolve));
 }
 
 function sinkOf(res: ServerResponse): ByteSink {
-  return {
-    write: (chunk) => res.write(chunk),
-    onDrain: (resume) => {
-      // 'close' too: a client that leaves while congested must not leave the upstream paused forever;
-      // resuming lets the source see the abort.
-      const done = (): void => {
-        res.off('drain', done);
-        res.off('close', done);
-        resume();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    },
-  };
+  return { write: (chunk) => res.write(chunk), onDrain: (resume) => onDrainOrClose(res, resume) };
 }
 
 async function pipeParts(
