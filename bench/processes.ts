@@ -1,5 +1,5 @@
 /** Child processes of a bench run: started from the built CLI, each announcing its URL on one line. */
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -12,6 +12,25 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+export interface ServiceOptions {
+  /** Run by its shebang rather than by this process's node. */
+  executable?: boolean;
+  /** Send stdout to this file instead of a pipe. */
+  logFile?: string;
+  /** Pin to this CPU core (taskset). */
+  core?: number;
+}
+
+/** Pins the calling process (and so every child started without a core of its own) to one core. */
+export function pinSelf(core: number): boolean {
+  try {
+    execFileSync('taskset', ['-p', '-c', String(core), String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Starts a service and waits for its "listening on URL" line. With `logFile`, the child's stdout goes to
  * that file instead of a pipe: Sluice's access log then costs Sluice what writing a log file costs, not
@@ -22,17 +41,16 @@ export async function startService(
   script: string,
   args: string[],
   pattern: RegExp,
-  options: { executable?: boolean; logFile?: string } = {},
+  options: ServiceOptions = {},
 ): Promise<Service> {
   const out = options.logFile === undefined ? 'pipe' : openSync(options.logFile, 'w');
   const stdio: StdioOptions = ['ignore', out, 'pipe'];
   // An executable runs by its shebang (with the Node flags written there), on the node first on PATH.
-  const child = options.executable
-    ? spawn(script, args, {
-        stdio,
-        env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` },
-      })
-    : spawn(process.execPath, [script, ...args], { stdio });
+  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` };
+  const command = options.executable ? [script, ...args] : [process.execPath, script, ...args];
+  // taskset execs the command in place, so the child's pid is the service's own (for /proc readings).
+  const argv = options.core === undefined ? command : ['taskset', '-c', String(options.core), ...command];
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio, env });
   if (typeof out === 'number') closeSync(out);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

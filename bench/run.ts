@@ -17,7 +17,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { concurrentStreams, fixedRate, saturation, streamTtft, type LatencyResult } from './load.js';
-import { cpuMs, rssMb, startService, type Service } from './processes.js';
+import { cpuMs, pinSelf, rssMb, startService, type Service, type ServiceOptions } from './processes.js';
 
 const quick = process.env['BENCH_QUICK'] === '1';
 const seconds = quick ? 3 : 8;
@@ -30,15 +30,24 @@ const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url
 const simulatorLine = /sluice simulator listening on (http:\/\/\S+)/;
 const sluiceLine = /sluice listening on (http:\/\/\S+)/;
 
+// On a machine with 2+ cores the proxy under test gets a core of its own (1) and the load generator and
+// the simulators share the other (0): the same for the bare proxy and for Sluice, and much steadier
+// figures than letting the scheduler mix all of them. BENCH_PIN=0 turns it off.
+const proxyCore = 1;
+const pinned = process.env['BENCH_PIN'] !== '0' && cpus().length >= 2 && pinSelf(0);
+
 const services: Service[] = [];
 async function start(
   name: string,
   script: string,
   args: string[],
   pattern: RegExp,
-  options: { executable?: boolean; logFile?: string } = {},
+  options: ServiceOptions = {},
 ): Promise<Service> {
-  const service = await startService(name, script, args, pattern, options);
+  const service = await startService(name, script, args, pattern, {
+    ...options,
+    ...(options.core === undefined || pinned ? {} : { core: undefined }),
+  });
   services.push(service);
   return service;
 }
@@ -88,7 +97,9 @@ async function main(): Promise<void> {
     ['simulate', '--port', '0', '--tokens-per-second', '10', '--output-tokens', quick ? '30' : '60'],
     simulatorLine,
   );
-  const bare = await start('bare proxy', bareProxy, [fast.url], /bare proxy listening on (http:\/\/\S+)/);
+  const bare = await start('bare proxy', bareProxy, [fast.url], /bare proxy listening on (http:\/\/\S+)/, {
+    core: proxyCore,
+  });
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
   const configPath = join(dir, 'bench.yaml');
   await writeFile(configPath, configYaml(fast.url, streaming.url, slow.url));
@@ -99,6 +110,7 @@ async function main(): Promise<void> {
     sluiceLine,
     {
       executable: true,
+      core: proxyCore,
       logFile: join(dir, 'sluice.log'),
     },
   );
@@ -113,9 +125,11 @@ async function main(): Promise<void> {
     sluiceBin,
     ['serve', '--config', quietConfigPath, '--port', '0'],
     sluiceLine,
-    { executable: true, logFile: join(dir, 'sluice-quiet.log') },
+    { executable: true, core: proxyCore, logFile: join(dir, 'sluice-quiet.log') },
   );
-  console.error(`bench: ${quick ? 'quick' : 'full'} run, ${cpus().length} cores, node ${process.version}`);
+  console.error(
+    `bench: ${quick ? 'quick' : 'full'} run, ${cpus().length} cores, node ${process.version}, ${pinned ? `proxies pinned to core ${proxyCore}, load generator and simulators to core 0` : 'no pinning'}`,
+  );
 
   const targets = { direct: fast.url, bare: bare.url, sluice: sluice.url } as const;
   type Target = keyof typeof targets;
@@ -171,6 +185,7 @@ async function main(): Promise<void> {
     sluiceLine,
     {
       executable: true,
+      core: proxyCore,
       logFile: join(dir, 'sluice-fresh.log'),
     },
   );
@@ -188,6 +203,7 @@ async function main(): Promise<void> {
     cores: cpus().length,
     rounds,
     seconds_per_phase: seconds,
+    pinned: pinned ? `proxies on core ${proxyCore}; load generator and simulators on core 0` : false,
     throughput_rps: Object.fromEntries(order.map((n) => [n, Math.round(rps[n])])),
     throughput_rounds: samples,
     throughput_errors: errors,
@@ -268,7 +284,7 @@ async function main(): Promise<void> {
   ];
   const width = Math.max(...rows.map((r) => r[0].length));
   console.log(
-    `\nSluice bench (${result.date}, node ${result.node}, ${result.cores} cores${quick ? ', QUICK' : ''})`,
+    `\nSluice bench (${result.date}, node ${result.node}, ${result.cores} cores${pinned ? ', proxy under test pinned to its own core' : ''}${quick ? ', QUICK' : ''})`,
   );
   for (const [what, figures, verdict] of rows) console.log(`${what.padEnd(width)}  ${figures}  → ${verdict}`);
 
