@@ -82,7 +82,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     observe,
     handleErrors,
     authenticate(keys),
-    readBody(config.server.max_body_bytes),
+    readBody(config.server.max_body_bytes, config.server.request_timeout_ms),
     parseRequest,
     route(catalog),
     callUpstream,

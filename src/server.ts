@@ -21,27 +21,39 @@ export interface RunningServer {
 export async function startServer(config: Config, options: GatewayOptions = {}): Promise<RunningServer> {
   const gateway = createGateway(config, options);
   const server = createServer(
-    { keepAliveTimeout: config.server.keep_alive_timeout_ms, requestTimeout: 0 },
+    {
+      keepAliveTimeout: config.server.keep_alive_timeout_ms,
+      // Bounds receiving the request only (a slow-body client cannot hold a connection forever); the
+      // answer, a long stream say, is bounded by the providers' timeouts instead.
+      requestTimeout: config.server.request_timeout_ms,
+      // How often Node looks for requests past their timeout (its default is every 30 s).
+      connectionsCheckingInterval: Math.max(
+        100,
+        Math.min(5_000, Math.floor(config.server.request_timeout_ms / 4)),
+      ),
+    },
     gateway.handle,
   );
   // Headers must arrive promptly even though bodies and answers may take minutes.
   server.headersTimeout = 30_000;
-  server.on('clientError', (error, socket) => {
-    if (socket.writable && !socket.destroyed) {
-      const body = JSON.stringify({
-        error: {
-          message: 'malformed HTTP request',
-          type: 'invalid_request_error',
-          param: null,
-          code: 'bad_request',
-        },
-      });
-      socket.end(
-        `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-      );
-    } else {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || socket.destroyed) {
       socket.destroy(error);
+      return;
     }
+    const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const body = JSON.stringify({
+      error: {
+        message: timedOut ? 'the request did not arrive in time' : 'malformed HTTP request',
+        type: 'invalid_request_error',
+        param: null,
+        code: timedOut ? 'request_timeout' : 'bad_request',
+      },
+    });
+    const status = timedOut ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(
+      `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

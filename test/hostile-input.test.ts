@@ -273,3 +273,37 @@ describe('hostile input', () => {
     assert.equal(health.status, 200);
   });
 });
+
+describe('slow clients', () => {
+  test('a client that trickles its body past request_timeout_ms gets 408 and the connection closes', async () => {
+    const gateway = await startGateway({
+      server: { request_timeout_ms: 400 },
+      logging: { level: 'warn' },
+      providers: [{ name: 'sim', kind: 'simulator' }],
+      models: [{ name: 'm', targets: [{ provider: 'sim', model: 'm' }] }],
+    });
+    try {
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve) => {
+        const socket = connect(gateway.port, '127.0.0.1', () => {
+          socket.write(
+            'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mo',
+          );
+        });
+        let data = '';
+        const drip = setInterval(() => socket.writable && socket.write(' '), 100);
+        socket.on('data', (chunk) => (data += chunk.toString()));
+        socket.on('close', () => {
+          clearInterval(drip);
+          resolve(data);
+        });
+        socket.on('error', () => undefined);
+        setTimeout(() => socket.destroy(), 5_000);
+      });
+      assert.match(answer, /^HTTP\/1\.1 408/);
+      assert.ok(Date.now() - started < 3_000, `closed after ${Date.now() - started} ms`);
+    } finally {
+      await gateway.close();
+    }
+  });
+});

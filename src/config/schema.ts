@@ -153,6 +153,14 @@ export const configSchema = z
           .default(10_000)
           .describe('On SIGTERM, how long in-flight requests may take to finish.'),
         keep_alive_timeout_ms: z.number().int().positive().default(65_000),
+        request_timeout_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(60_000)
+          .describe(
+            'Longest time a client may take to send its whole request (headers and body); answers may take longer.',
+          ),
       })
       .strict()
       .prefault({}),

@@ -57,6 +57,13 @@ export const errorTable = {
     anthropicType: 'invalid_request_error',
     retryable: false,
   },
+  request_timeout: {
+    status: 408,
+    openaiType: 'invalid_request_error',
+    code: 'request_timeout',
+    anthropicType: 'timeout_error',
+    retryable: true,
+  },
   payload_too_large: {
     status: 413,
     openaiType: 'invalid_request_error',

@@ -16,10 +16,20 @@ function isJsonContentType(value: string | undefined): boolean {
  * Collects the body with plain listeners rather than for-await: leaving a for-await early destroys the
  * socket, and the client would then never see the 413.
  */
-function collect(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too-large'> {
+function collect(
+  req: IncomingMessage,
+  maxBytes: number,
+  timeoutMs: number,
+): Promise<Buffer | 'too-large' | 'too-slow'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    // A client that trickles its body must not hold a connection and a request slot forever.
+    const timer = setTimeout(() => {
+      cleanup();
+      req.pause();
+      resolve('too-slow');
+    }, timeoutMs);
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > maxBytes) {
@@ -42,6 +52,7 @@ function collect(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too-
       if (!req.complete) onError(new Error('aborted'));
     };
     const cleanup = (): void => {
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
@@ -60,7 +71,7 @@ function tooLarge(res: ServerResponse, maxBytes: number): GatewayError {
   return new GatewayError('payload_too_large', `body is larger than the limit of ${maxBytes} bytes`);
 }
 
-export function readBody(maxBytes: number): Stage {
+export function readBody(maxBytes: number, timeoutMs: number): Stage {
   return async (ctx, next) => {
     const req = ctx.req;
     const contentType = req.headers['content-type'];
@@ -72,8 +83,12 @@ export function readBody(maxBytes: number): Stage {
     }
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(ctx.res, maxBytes);
-    const body = await collect(req, maxBytes);
+    const body = await collect(req, maxBytes, timeoutMs);
     if (body === 'too-large') throw tooLarge(ctx.res, maxBytes);
+    if (body === 'too-slow') {
+      ctx.res.shouldKeepAlive = false;
+      throw new GatewayError('request_timeout', `the request body did not arrive within ${timeoutMs} ms`);
+    }
     if (body.length === 0) throw new GatewayError('invalid_json', 'body: required (a JSON object)');
     try {
       ctx.json = JSON.parse(body.toString('utf8'));
