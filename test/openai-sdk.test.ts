@@ -269,3 +269,38 @@ describe('openai SDK through Sluice to the simulator', () => {
     );
   });
 });
+
+describe('backpressure', () => {
+  test('a slow reader gets a long stream whole: the upstream is paused, not buffered or dropped', async () => {
+    const sim = await startSimulator({ port: 0, outputTokens: 20_000 });
+    const gateway = await startGateway({
+      logging: { level: 'warn' },
+      providers: [upstream('sim', sim.url, { api_key: 'x' })],
+      models: [{ name: 'm', targets: [{ provider: 'sim', model: 'm' }] }],
+    });
+    try {
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+      });
+      const reader = res.body!.getReader();
+      let text = '';
+      let reads = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString();
+        // Read slowly at first, so the client's socket buffer fills and the gateway must wait for drain.
+        if (++reads < 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const frames = text.split('\n\n').filter((f) => f.startsWith('data: {'));
+      const tokens = frames.filter((f) => f.includes('"content":" ')).length;
+      assert.equal(tokens, 20_000);
+      assert.ok(text.trimEnd().endsWith('data: [DONE]'));
+    } finally {
+      await gateway.close();
+      await sim.close();
+    }
+  });
+});
