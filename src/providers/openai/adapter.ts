@@ -43,6 +43,8 @@ export function createOpenAIAdapter(config: ProviderConfig): ProviderAdapter {
   const headers: Record<string, string> = { 'content-type': 'application/json', ...config.headers };
   if (config.api_key !== undefined && config.api_key !== '')
     headers['authorization'] = `Bearer ${config.api_key}`;
+  // A flat [name, value, ...] list: undici takes it as is, without walking and lower-casing an object.
+  const headerList = Object.entries(headers).flat();
 
   async function send(
     path: string,
@@ -54,7 +56,7 @@ export function createOpenAIAdapter(config: ProviderConfig): ProviderAdapter {
       return await pool.request({
         path: basePath + path,
         method: 'POST',
-        headers: { ...headers, 'x-request-id': call.requestId },
+        headers: [...headerList, 'x-request-id', call.requestId],
         body: payload,
         signal: deadline,
         // Non-stream answers arrive whole after generation, so only total_ms (the deadline) bounds them.
