@@ -46,7 +46,7 @@ async function start(
 ): Promise<Service> {
   const service = await startService(name, script, args, pattern, {
     ...options,
-    ...(options.core === undefined || pinned ? {} : { core: undefined }),
+    core: pinned ? options.core : undefined,
   });
   services.push(service);
   return service;

@@ -3,7 +3,7 @@ import { anonymousKey, type VirtualKeyStore } from '../auth/virtual-keys.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Stage } from './context.js';
 
-export function bearerToken(header: string | undefined): string | undefined {
+function bearerToken(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   // RFC 7235: the scheme is case-insensitive.
   if (header.length < 8 || header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
