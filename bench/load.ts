@@ -5,7 +5,14 @@
  * earlier ones have answered, and latency is measured from the scheduled time (no coordinated omission).
  */
 import autocannon from 'autocannon';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
+
+const benchHeaders = { 'content-type': 'application/json', authorization: 'Bearer sk-bench-key-000000' };
+
+/** The one request every load phase sends: a chat completion with the bench key. */
+function chatRequest(body: string): Dispatcher.RequestOptions {
+  return { path: '/v1/chat/completions', method: 'POST', headers: benchHeaders, body };
+}
 
 export const chatBody = JSON.stringify({
   model: 'bench-model',
@@ -23,7 +30,7 @@ export async function saturation(
   const result = await autocannon({
     url: `${url}/v1/chat/completions`,
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-key-000000' },
+    headers: benchHeaders,
     body: chatBody,
     connections,
     duration: seconds,
@@ -55,12 +62,7 @@ export async function fixedRate(url: string, rps: number, seconds: number): Prom
   const pending: Promise<void>[] = [];
   const fire = (scheduled: number): Promise<void> =>
     pool
-      .request({
-        path: '/v1/chat/completions',
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-key-000000' },
-        body: chatBody,
-      })
+      .request(chatRequest(chatBody))
       .then(async (res) => {
         await res.body.text();
         if (res.statusCode === 200) ok++;
@@ -106,12 +108,7 @@ export async function streamTtft(
     while (next < count) {
       next++;
       const started = performance.now();
-      const res = await pool.request({
-        path: '/v1/chat/completions',
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-key-000000' },
-        body: streamBody(model),
-      });
+      const res = await pool.request(chatRequest(streamBody(model)));
       let seen = false;
       for await (const chunk of res.body) {
         if (!seen && (chunk as Buffer).includes('"content":" ')) {
@@ -138,12 +135,7 @@ export async function concurrentStreams(
   let opened = 0;
   let completed = 0;
   const all = Array.from({ length: count }, async () => {
-    const res = await pool.request({
-      path: '/v1/chat/completions',
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-key-000000' },
-      body: streamBody(model),
-    });
+    const res = await pool.request(chatRequest(streamBody(model)));
     let first = true;
     for await (const chunk of res.body) {
       if (first && (chunk as Buffer).length > 0) {
