@@ -8,6 +8,9 @@ import type { DestinationStream, Logger } from 'pino';
 import { VirtualKeyStore } from './auth/virtual-keys.js';
 import type { Config, Timeouts } from './config/schema.js';
 import { GatewayError } from './errors/gateway-error.js';
+import { anthropicMessagesFormat } from './formats/anthropic-messages/format.js';
+import type { ChatFormat } from './formats/chat-format.js';
+import { openAIChatFormat } from './formats/openai-chat/format.js';
 import { openAIErrorBody } from './formats/openai-error.js';
 import { subscribeAccessLog } from './observability/access-log.js';
 import { createLogger, flushLogsSync } from './observability/logger.js';
@@ -44,8 +47,14 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const chatPaths = new Set(['/v1/chat/completions', '/chat/completions']);
-const embeddingsPaths = new Set(['/v1/embeddings', '/embeddings']);
+/** POST routes: path → route name and the inbound format that reads and answers it. */
+const postRoutes = new Map<string, { route: RouteName; format: ChatFormat | undefined }>([
+  ['/v1/chat/completions', { route: 'chat', format: openAIChatFormat }],
+  ['/chat/completions', { route: 'chat', format: openAIChatFormat }],
+  ['/v1/messages', { route: 'messages', format: anthropicMessagesFormat }],
+  ['/v1/embeddings', { route: 'embeddings', format: undefined }],
+  ['/embeddings', { route: 'embeddings', format: undefined }],
+]);
 
 function pathOf(url: string | undefined): string {
   if (url === undefined) return '/';
@@ -94,8 +103,13 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   let inFlight = 0;
   let draining = false;
 
-  function start(route: RouteName, req: IncomingMessage, res: ServerResponse): void {
-    const ctx = new RequestContext(owner, randomUUID(), route, req, res, performance.now());
+  function start(
+    route: RouteName,
+    format: ChatFormat | undefined,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): void {
+    const ctx = new RequestContext(owner, randomUUID(), route, format, req, res, performance.now());
     inFlight++;
     res.once('close', () => {
       inFlight--;
@@ -114,7 +128,11 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       // handle-errors catches everything a stage throws; reaching here is a bug in the stages themselves.
       logger.error({ err: error, request_id: ctx.id }, 'pipeline failed');
       if (!res.headersSent)
-        sendJson(res, 500, openAIErrorBody(new GatewayError('internal', 'internal error')));
+        sendJson(
+          res,
+          500,
+          (format ?? openAIChatFormat).errorBody(new GatewayError('internal', 'internal error')),
+        );
       else res.destroy();
     });
   }
@@ -122,19 +140,20 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const path = pathOf(req.url);
     const method = req.method ?? 'GET';
-    if (chatPaths.has(path) || embeddingsPaths.has(path)) {
+    const post = postRoutes.get(path);
+    if (post !== undefined) {
       if (method !== 'POST') {
         sendJson(
           res,
           405,
-          openAIErrorBody(
+          (post.format ?? openAIChatFormat).errorBody(
             new GatewayError('method_not_allowed', `${method} is not allowed on ${path}; use POST`),
           ),
           { allow: 'POST' },
         );
         return;
       }
-      start(chatPaths.has(path) ? 'chat' : 'embeddings', req, res);
+      start(post.route, post.format, req, res);
       return;
     }
     if (method === 'GET' || method === 'HEAD') {

@@ -1,10 +1,16 @@
-/** Token usage in one vocabulary for every provider. */
+/**
+ * Token usage in one vocabulary for every provider, in OpenAI's accounting: `inputTokens` counts every input
+ * token, cached or not (Anthropic reports cache reads and writes apart from input_tokens; its translator
+ * adds them up), and `outputTokens` includes reasoning tokens.
+ */
 export interface Usage {
   inputTokens: number;
   outputTokens: number;
   /** Input tokens served from the provider's prompt cache (billed at the cached rate). */
   cachedInputTokens?: number;
-  /** Output tokens spent on hidden reasoning. */
+  /** Input tokens written to the provider's prompt cache (Anthropic bills them at a premium). */
+  cacheWriteInputTokens?: number;
+  /** Output tokens spent on reasoning (included in outputTokens). */
   reasoningTokens?: number;
 }
 

@@ -3,7 +3,7 @@
  * interpolated tree even when the schema found problems elsewhere, so one `sluice check` reports every
  * problem at once; hence the defensive reading of a tree that may not match the schema.
  */
-import { plannedProviderKinds, providerKinds } from './schema.js';
+import { providerKinds } from './schema.js';
 
 export interface Problem {
   path: (string | number)[];
@@ -51,21 +51,15 @@ export function crossReferenceProblems(raw: unknown): Problem[] {
   const teamNames = unique(teams, 'teams');
 
   const known = new Set<string>(providerKinds);
-  const planned = new Set<string>(plannedProviderKinds);
   providers.forEach((p, i) => {
     const kind = str(p['kind']);
     if (kind === undefined) return;
-    if (planned.has(kind)) {
-      problems.push({
-        path: ['providers', i, 'kind'],
-        message: `provider kind "${kind}" is not supported in this release`,
-      });
-    } else if (!known.has(kind)) {
+    if (!known.has(kind)) {
       problems.push({
         path: ['providers', i, 'kind'],
         message: `unknown provider kind "${kind}" (expected one of: ${providerKinds.join(', ')})`,
       });
-    } else if (kind === 'openai-compatible' && p['base_url'] === undefined) {
+    } else if ((kind === 'openai-compatible' || kind === 'azure') && p['base_url'] === undefined) {
       problems.push({ path: ['providers', i, 'base_url'], message: `required for kind "${kind}"` });
     }
   });

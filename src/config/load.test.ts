@@ -127,17 +127,22 @@ keys:
   assert.equal(config.keys[0]?.key, '1234567890');
 });
 
-test('kinds named by the contract but not built yet are refused clearly', () => {
-  const problems = problemsOf(
-    minimal + '\n  - { name: extra, targets: [{ provider: sim, model: y }] }\n'.replace('extra', 'n') + '',
-  );
-  assert.deepEqual(problems, []);
+test('every provider kind of the contract is accepted; azure and openai-compatible need a base_url', () => {
+  const kinds = ['openai', 'azure', 'anthropic', 'gemini', 'bedrock', 'cohere', 'mistral', 'simulator'];
+  const accepted = problemsOf(`
+providers:
+${kinds.map((kind) => `  - { name: p-${kind}, kind: ${kind}, base_url: "https://example.com" }`).join('\n')}
+models: [{ name: m, targets: [{ provider: p-openai, model: x }] }]
+`);
+  assert.deepEqual(accepted, []);
   const refused = problemsOf(`
-providers: [{ name: a, kind: anthropic, base_url: "https://api.anthropic.com" }]
+providers: [{ name: a, kind: azure }, { name: b, kind: openai-compatible }, { name: c, kind: claude }]
 models: [{ name: m, targets: [{ provider: a, model: x }] }]
 `);
   assert.deepEqual(refused, [
-    'providers[0].kind: provider kind "anthropic" is not supported in this release',
+    'providers[0].base_url: required for kind "azure"',
+    'providers[1].base_url: required for kind "openai-compatible"',
+    'providers[2].kind: unknown provider kind "claude" (expected one of: openai, openai-compatible, azure, anthropic, gemini, bedrock, cohere, mistral, simulator)',
   ]);
 });
 

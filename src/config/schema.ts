@@ -5,9 +5,17 @@
  */
 import { z } from 'zod';
 
-export const providerKinds = ['openai', 'openai-compatible', 'simulator'] as const;
-/** Kinds named by the public contract whose adapters arrive in a later release. */
-export const plannedProviderKinds = ['azure', 'anthropic', 'gemini', 'bedrock', 'cohere', 'mistral'] as const;
+export const providerKinds = [
+  'openai',
+  'openai-compatible',
+  'azure',
+  'anthropic',
+  'gemini',
+  'bedrock',
+  'cohere',
+  'mistral',
+  'simulator',
+] as const;
 
 const positiveMs = z.number().int().positive();
 
@@ -58,11 +66,38 @@ const provider = z
       .default(256)
       .describe('Upstream connection pool size (keep-alive).'),
     simulator: simulatorSettings.prefault({}).describe('Behaviour of a `simulator` provider.'),
-    // Names the contract fixes for later provider kinds, accepted now so one config serves every release.
-    api_version: z.string().optional(),
-    region: z.string().optional(),
-    aws_access_key_id: z.string().optional(),
-    aws_secret_access_key: z.string().optional(),
+    api_version: z
+      .string()
+      .optional()
+      .describe(
+        'azure: the api-version query parameter (default 2024-10-21). anthropic: the anthropic-version header (default 2023-06-01).',
+      ),
+    region: z
+      .string()
+      .optional()
+      .describe('bedrock: the AWS region (default: from base_url, else AWS_REGION, else us-east-1).'),
+    aws_access_key_id: z
+      .string()
+      .optional()
+      .describe('bedrock: access key id; absent: AWS_ACCESS_KEY_ID from the environment.'),
+    aws_secret_access_key: z
+      .string()
+      .optional()
+      .describe('bedrock: secret access key; absent: AWS_SECRET_ACCESS_KEY. Never logged.'),
+    aws_session_token: z
+      .string()
+      .optional()
+      .describe('bedrock: session token of temporary credentials; absent: AWS_SESSION_TOKEN.'),
+    vertex: z
+      .object({
+        project: z.string().min(1),
+        location: z.string().min(1).default('us-central1'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'gemini: call Vertex AI instead of the Gemini API; api_key is then an OAuth access token sent as a Bearer token.',
+      ),
   })
   .strict();
 

@@ -122,6 +122,14 @@ export const errorTable = {
     anthropicType: 'api_error',
     retryable: true,
   },
+  /** The provider said it is overloaded (503, Anthropic's 529, an in-stream overloaded event). */
+  upstream_overloaded: {
+    status: 503,
+    openaiType: 'api_error',
+    code: 'upstream_overloaded',
+    anthropicType: 'overloaded_error',
+    retryable: true,
+  },
   upstream_timeout: {
     status: 504,
     openaiType: 'api_error',

@@ -33,7 +33,7 @@ export function listModels(
   catalog: Catalog,
 ): void {
   // Reuse the authenticate stage as is, on a context of its own.
-  const ctx = new RequestContext({}, '', 'chat', req, res, 0);
+  const ctx = new RequestContext({}, '', 'chat', undefined, req, res, 0);
   let key: VirtualKey | undefined;
   auth(ctx, async () => {
     key = ctx.key;

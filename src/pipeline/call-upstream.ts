@@ -32,17 +32,27 @@ export const callUpstream: Stage = async (ctx, next) => {
     cancel: ctx.clientGone,
     timeouts: target.timeouts,
     requestId: ctx.id,
-    inboundFormat: 'openai' as const,
+    inboundFormat: ctx.format?.name ?? 'openai',
     onFirstToken: markFirstToken(ctx),
   };
   try {
-    if (ctx.route === 'chat') {
-      const chat = ctx.chat!;
-      const call: UpstreamCall<typeof chat.body> = { ...base, body: chat.body, stream: chat.stream };
+    if (ctx.chat !== undefined) {
+      const chat = ctx.chat;
+      const call: UpstreamCall<typeof chat.body> = {
+        ...base,
+        body: chat.body,
+        inboundBody: chat.inboundBody,
+        stream: chat.stream,
+      };
       ctx.outcome = await target.provider.chat(call);
     } else {
       const embeddings = ctx.embeddings!;
-      ctx.outcome = await target.provider.embeddings({ ...base, body: embeddings.body, stream: false });
+      ctx.outcome = await target.provider.embeddings({
+        ...base,
+        body: embeddings.body,
+        inboundBody: embeddings.body,
+        stream: false,
+      });
     }
   } catch (error) {
     event.error = error;

@@ -7,18 +7,20 @@ import type { Usage } from '../canonical/usage.js';
 import { Cancellation } from '../http/cancellation.js';
 import type { GatewayError } from '../errors/gateway-error.js';
 import type { VirtualKey } from '../auth/virtual-keys.js';
-import type { ParsedChatRequest } from '../formats/openai-chat/parse-request.js';
+import type { ChatFormat, ParsedChatRequest } from '../formats/chat-format.js';
 import type { ParsedEmbeddingsRequest } from '../formats/openai-embeddings/parse-request.js';
 import type { ChatOutcome, EmbeddingsOutcome } from '../providers/provider.js';
 import type { ModelRoute, Target } from '../routing/catalog.js';
 
-export type RouteName = 'chat' | 'embeddings';
+export type RouteName = 'chat' | 'messages' | 'embeddings';
 
 export class RequestContext {
   /** The gateway instance that owns the request: event subscribers of one instance ignore the others'. */
   readonly owner: object;
   readonly id: string;
   readonly route: RouteName;
+  /** The inbound chat format of the route (undefined for embeddings, which is OpenAI-only). */
+  readonly format: ChatFormat | undefined;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   /** performance.now() when the request arrived. */
@@ -52,6 +54,7 @@ export class RequestContext {
     owner: object,
     id: string,
     route: RouteName,
+    format: ChatFormat | undefined,
     req: IncomingMessage,
     res: ServerResponse,
     startedAt: number,
@@ -59,6 +62,7 @@ export class RequestContext {
     this.owner = owner;
     this.id = id;
     this.route = route;
+    this.format = format;
     this.req = req;
     this.res = res;
     this.startedAt = startedAt;

@@ -1,5 +1,5 @@
 /**
- * Turns whatever a stage threw into an answer in the route's own error format (OpenAI here), with the
+ * Turns whatever a stage threw into an answer in the route's own error format, with the
  * status from the error table. Unknown exceptions become a 500 whose body says nothing about internals;
  * the log line keeps the detail.
  */
@@ -26,7 +26,7 @@ export function writeError(ctx: RequestContext, error: GatewayError): void {
   if (!spec.retryable) headers['x-should-retry'] = 'false';
   if (error.headers !== undefined) Object.assign(headers, error.headers);
   res.writeHead(status, headers);
-  res.end(openAIErrorBody(error));
+  res.end((ctx.format?.errorBody ?? openAIErrorBody)(error));
 }
 
 export const handleErrors: Stage = async (ctx, next) => {

@@ -9,7 +9,7 @@ import type { Timeouts } from '../config/schema.js';
 import type { Cancellation } from '../http/cancellation.js';
 
 /** The wire format names an adapter may speak natively; equal to an inbound format's name. */
-export type WireFormat = 'openai';
+export type WireFormat = 'openai' | 'anthropic';
 
 export interface UpstreamCall<Body> {
   /** The canonical request; the adapter must not mutate it (fallbacks may reuse it). */
@@ -23,6 +23,12 @@ export interface UpstreamCall<Body> {
   requestId: string;
   /** The inbound wire format; an adapter speaking it natively may answer with `raw` outcomes. */
   inboundFormat: WireFormat;
+  /**
+   * The body as the client sent it, in the inbound format (the same object as `body` when that is OpenAI).
+   * An adapter that speaks the inbound format natively sends this instead of translating `body`, so nothing
+   * the canonical shape cannot express (Anthropic cache_control, say) is lost. Must not be mutated either.
+   */
+  inboundBody: Record<string, unknown>;
   /** Called once when the first token (first content-bearing chunk) arrives. */
   onFirstToken: () => void;
 }
@@ -59,11 +65,25 @@ export interface RawStream {
   usage: () => Usage | undefined;
 }
 
-export type ChatOutcome =
-  | RawResponse
-  | RawStream
-  | { kind: 'response'; response: ChatResponse }
-  | { kind: 'stream'; parts: AsyncIterable<StreamPart> };
+/** Where a translated stream writes its parts: the inbound format's writer in front of the client. */
+export interface PartSink {
+  /** Returns false when the client is congested: the source stops reading until `onDrain` fires. */
+  write(parts: readonly StreamPart[]): boolean;
+  onDrain(resume: () => void): void;
+}
+
+/**
+ * A stream translated into canonical parts, event-driven like RawStream: each upstream chunk becomes the
+ * parts it completes, handed over in one call. The first parts have already been read (see
+ * ProviderAdapter.chat), so an upstream that fails before its first token is an error, not a broken stream.
+ */
+export interface PartStream {
+  kind: 'stream';
+  /** Rejects with a GatewayError (cut, idle timeout, in-stream error event, client gone). */
+  pipeTo(sink: PartSink): Promise<void>;
+}
+
+export type ChatOutcome = RawResponse | RawStream | { kind: 'response'; response: ChatResponse } | PartStream;
 
 export type EmbeddingsOutcome = RawResponse | { kind: 'response'; response: EmbeddingsResponse };
 

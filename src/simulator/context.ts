@@ -1,5 +1,5 @@
 // What a running simulator's handlers share, and the latency and fault injection they all go through.
-import { RATE_LIMIT_REQUESTS, SERVER_ERROR_BODY, rateLimitBody } from './errors.js';
+import { OVERLOADED_BODY, RATE_LIMIT_REQUESTS, SERVER_ERROR_BODY, rateLimitBody } from './errors.js';
 import type { Exchange } from './exchange.js';
 import type { SimulatorOptions } from './options.js';
 import type { Random } from './random.js';
@@ -12,30 +12,58 @@ export interface SimulatorContext {
   jitter: Random;
 }
 
+/** How a wire format answers the injected faults: each format has its own error bodies and headers. */
+export interface FaultAnswers {
+  serverError(ex: Exchange): void;
+  rateLimited(ex: Exchange, model: string, retryAfterSeconds: number): void;
+  /** Anthropic's 529 overloaded_error, Gemini's 503 UNAVAILABLE, ... */
+  overloaded(ex: Exchange, retryAfterSeconds: number): void;
+}
+
+export const openAIFaults: FaultAnswers = {
+  serverError(ex) {
+    ex.sendJson(500, SERVER_ERROR_BODY);
+  },
+  rateLimited(ex, model, retryAfterSeconds) {
+    const retryAfter = String(retryAfterSeconds);
+    ex.sendJson(429, rateLimitBody(model, retryAfterSeconds), [
+      'retry-after',
+      retryAfter,
+      'x-ratelimit-limit-requests',
+      String(RATE_LIMIT_REQUESTS),
+      'x-ratelimit-remaining-requests',
+      '0',
+      'x-ratelimit-reset-requests',
+      `${retryAfter}s`,
+    ]);
+  },
+  overloaded(ex, retryAfterSeconds) {
+    ex.sendJson(503, OVERLOADED_BODY, ['retry-after', String(retryAfterSeconds)]);
+  },
+};
+
 /**
  * Waits out the configured latency, then draws the injected faults, then calls `respond`. The latency comes
  * first because a real upstream spends time before it fails; a fault that came back instantly would make
  * tests of timeouts and retry budgets look better than production.
  */
-export function afterLatency(ex: Exchange, ctx: SimulatorContext, model: string, respond: () => void): void {
+export function afterLatency(
+  ex: Exchange,
+  ctx: SimulatorContext,
+  model: string,
+  respond: () => void,
+  faults: FaultAnswers = openAIFaults,
+): void {
   const { latencyMs, latencyJitterMs } = ctx.options;
   const delay = latencyJitterMs > 0 ? latencyMs + ctx.jitter.next() * latencyJitterMs : latencyMs;
   ex.after(delay, () => {
-    const { errorRate, rateLimitRate, retryAfterSeconds } = ctx.options;
+    const { errorRate, rateLimitRate, overloadRate, retryAfterSeconds } = ctx.options;
     if (errorRate > 0 && ctx.faults.next() < errorRate) {
-      ex.sendJson(500, SERVER_ERROR_BODY);
+      faults.serverError(ex);
     } else if (rateLimitRate > 0 && ctx.faults.next() < rateLimitRate) {
-      const retryAfter = String(retryAfterSeconds);
-      ex.sendJson(429, rateLimitBody(model, retryAfterSeconds), [
-        'retry-after',
-        retryAfter,
-        'x-ratelimit-limit-requests',
-        String(RATE_LIMIT_REQUESTS),
-        'x-ratelimit-remaining-requests',
-        '0',
-        'x-ratelimit-reset-requests',
-        `${retryAfter}s`,
-      ]);
+      faults.rateLimited(ex, model, retryAfterSeconds);
+    } else if (overloadRate > 0 && ctx.faults.next() < overloadRate) {
+      faults.overloaded(ex, retryAfterSeconds);
     } else {
       respond();
     }

@@ -68,6 +68,15 @@ export const SERVER_ERROR_BODY = JSON.stringify({
 });
 
 /** The request budget the simulated rate limit claims to have exhausted. */
+export const OVERLOADED_BODY = JSON.stringify({
+  error: {
+    message: 'The engine is currently overloaded, please try again later.',
+    type: 'server_error',
+    param: null,
+    code: null,
+  },
+});
+
 export const RATE_LIMIT_REQUESTS = 10_000;
 
 export function rateLimitBody(model: string, retryAfterSeconds: number): string {

@@ -1,6 +1,6 @@
 // Options of `sluice simulate`: their defaults, their validation, and the command-line flags that set them.
 
-export type SimulatorFormat = 'openai' | 'anthropic' | 'gemini' | 'bedrock' | 'all';
+export type SimulatorFormat = 'openai' | 'anthropic' | 'gemini' | 'bedrock' | 'cohere' | 'all';
 
 export interface SimulatorOptions {
   host: string;
@@ -21,7 +21,9 @@ export interface SimulatorOptions {
   errorRate: number;
   /** Probability of an injected 429. */
   rateLimitRate: number;
-  /** The retry-after header of injected 429s, in seconds. */
+  /** Probability of an injected "overloaded" answer (503; Anthropic 529; Bedrock ServiceUnavailable). */
+  overloadRate: number;
+  /** The retry-after header of injected 429s and overloads, in seconds. */
   retryAfterSeconds: number;
   /** Probability that a stream is cut (socket destroyed, no [DONE]) after about half its tokens. */
   streamCutRate: number;
@@ -45,6 +47,7 @@ export const defaultSimulatorOptions: Readonly<SimulatorOptions> = Object.freeze
   outputTokens: 16,
   errorRate: 0,
   rateLimitRate: 0,
+  overloadRate: 0,
   retryAfterSeconds: 1,
   streamCutRate: 0,
   seed: 1,
@@ -53,8 +56,13 @@ export const defaultSimulatorOptions: Readonly<SimulatorOptions> = Object.freeze
   recordRequests: false,
 });
 
-const FORMATS: readonly string[] = ['openai', 'anthropic', 'gemini', 'bedrock', 'all'];
-const IMPLEMENTED_FORMATS: readonly string[] = ['openai', 'all'];
+const FORMATS: readonly string[] = ['openai', 'anthropic', 'gemini', 'bedrock', 'cohere', 'all'];
+/** Formats whose server is registered in formats.ts; grows as each format lands. */
+const IMPLEMENTED_FORMATS: string[] = ['openai', 'all'];
+
+export function markFormatImplemented(format: SimulatorFormat): void {
+  if (!IMPLEMENTED_FORMATS.includes(format)) IMPLEMENTED_FORMATS.push(format);
+}
 
 type Key = keyof SimulatorOptions;
 
@@ -135,6 +143,13 @@ const SPECS: readonly OptionSpec[] = [
   {
     key: 'rateLimitRate',
     flag: 'rate-limit-rate',
+    expected: 'a number from 0 to 1',
+    valid: probability,
+    fromFlag: toNumber,
+  },
+  {
+    key: 'overloadRate',
+    flag: 'overload-rate',
     expected: 'a number from 0 to 1',
     valid: probability,
     fromFlag: toNumber,
@@ -263,7 +278,8 @@ A fake OpenAI upstream for tests and load tests.
   --output-tokens N        completion length, capped by max_tokens (default 16)
   --error-rate P           probability of a 500 (default 0)
   --rate-limit-rate P      probability of a 429 (default 0)
-  --retry-after S          retry-after of injected 429s, seconds (default 1)
+  --overload-rate P        probability of an "overloaded" answer: 503, Anthropic 529 (default 0)
+  --retry-after S          retry-after of injected 429s and overloads, seconds (default 1)
   --stream-cut-rate P      probability a stream is cut after about half its tokens (default 0)
   --seed N                 seed of content and fault draws (default 1)
   --api-key K              require Authorization: Bearer K

@@ -15,6 +15,7 @@ import {
 } from './errors.js';
 import type { ApiError } from './errors.js';
 import { Exchange, emptyStats } from './exchange.js';
+import { formatServersFor, type FormatRequest } from './formats.js';
 import type { SimulatorStats } from './exchange.js';
 import { ModelCatalog } from './models.js';
 import { defaultSimulatorOptions, validateSimulatorOptions } from './options.js';
@@ -82,7 +83,8 @@ export async function startSimulator(options: Partial<SimulatorOptions> = {}): P
     stats.lastRequest = { method, url, headers, body };
   };
 
-  const readBody = (ex: Exchange, handler: BodyHandler): void => {
+  /** Reads the body up to BODY_LIMIT (413 beyond it) and hands over its text. */
+  const collectBody = (ex: Exchange, onText: (text: string) => void): void => {
     const req = ex.req;
     // A client that leaves mid-upload makes the request emit an error; the close is counted elsewhere.
     req.on('error', () => {});
@@ -107,9 +109,13 @@ export async function startSimulator(options: Partial<SimulatorOptions> = {}): P
     });
     req.on('end', () => {
       if (rejected || ex.closed) return;
-      const raw = (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)).toString(
-        'utf8',
-      );
+      onText((chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)).toString('utf8'));
+    });
+  };
+
+  const readBody = (ex: Exchange, handler: BodyHandler): void => {
+    const req = ex.req;
+    collectBody(ex, (raw) => {
       let body: unknown = raw;
       let parsed = false;
       try {
@@ -150,6 +156,9 @@ export async function startSimulator(options: Partial<SimulatorOptions> = {}): P
     else respond();
   };
 
+  const formats = formatServersFor(current.format);
+  const servesOpenAI = current.format === 'openai' || current.format === 'all';
+
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const ex = new Exchange(req, res, stats);
     const url = req.url ?? '/';
@@ -157,6 +166,35 @@ export async function startSimulator(options: Partial<SimulatorOptions> = {}): P
     const path = query === -1 ? url : url.slice(0, query);
     const method = req.method ?? 'GET';
     try {
+      if (formats.length > 0) {
+        const request: FormatRequest = {
+          method,
+          path,
+          query: new URLSearchParams(query === -1 ? '' : url.slice(query + 1)),
+          readBody: (onText) =>
+            collectBody(ex, (text) => {
+              let body: unknown = text;
+              try {
+                body = JSON.parse(text);
+              } catch {
+                // Recorded as text; the format answers the bad JSON in its own words.
+              }
+              record(ex, body);
+              try {
+                onText(text);
+              } catch (error) {
+                ex.fail(error);
+              }
+            }),
+          record: () => record(ex, undefined),
+          apiKey: current.apiKey,
+        };
+        for (const format of formats) if (format.serve(ex, request, ctx)) return;
+      }
+      if (!servesOpenAI) {
+        record(ex, undefined);
+        return ex.sendError(invalidUrl(method, path));
+      }
       switch (path) {
         case '/v1/chat/completions':
           return post(ex, method, path, handleChat);

@@ -5,13 +5,7 @@
  */
 import type { ChatRequestBody } from '../../canonical/chat.js';
 import { GatewayError } from '../../errors/gateway-error.js';
-
-export interface ParsedChatRequest {
-  body: ChatRequestBody;
-  model: string;
-  stream: boolean;
-  includeUsage: boolean;
-}
+import type { ParsedChatRequest } from '../chat-format.js';
 
 function invalid(param: string, message: string): GatewayError {
   return new GatewayError('invalid_request', `${param}: ${message}`, { param });
@@ -96,5 +90,5 @@ export function parseChatRequest(value: unknown): ParsedChatRequest {
     throw invalid('stop', `expected a string or an array of strings, got ${typeName(stop)}`);
   }
 
-  return { body: body as ChatRequestBody, model, stream: stream === true, includeUsage };
+  return { body: body as ChatRequestBody, inboundBody: body, model, stream: stream === true, includeUsage };
 }

@@ -1,5 +1,5 @@
 /** A canonical ChatResponse → OpenAI's `chat.completion` object. */
-import type { ChatResponse } from '../../canonical/chat.js';
+import type { ChatResponse, ReasoningBlock } from '../../canonical/chat.js';
 import type { Usage } from '../../canonical/usage.js';
 
 export function openAIUsage(usage: Usage): Record<string, unknown> {
@@ -9,6 +9,15 @@ export function openAIUsage(usage: Usage): Record<string, unknown> {
     total_tokens: usage.inputTokens + usage.outputTokens,
     prompt_tokens_details: { cached_tokens: usage.cachedInputTokens ?? 0 },
     completion_tokens_details: { reasoning_tokens: usage.reasoningTokens ?? 0 },
+  };
+}
+
+function thinkingBlock(block: ReasoningBlock): Record<string, unknown> {
+  if (block.redacted !== undefined) return { type: 'redacted_thinking', data: block.redacted };
+  return {
+    type: 'thinking',
+    thinking: block.text,
+    ...(block.signature === undefined ? {} : { signature: block.signature }),
   };
 }
 
@@ -23,7 +32,17 @@ export function chatCompletionBody(response: ChatResponse): string {
       message: {
         role: 'assistant',
         content: choice.text,
-        refusal: null,
+        refusal: choice.refusal ?? null,
+        ...(choice.reasoning === undefined || choice.reasoning.length === 0
+          ? {}
+          : {
+              reasoning_content: choice.reasoning.map((block) => block.text).join(''),
+              // Signed blocks, for clients that send the message back on the next turn (tool use with
+              // Anthropic thinking requires them): the canonical extension readChatRequest reads.
+              ...(choice.reasoning.some((b) => b.signature !== undefined || b.redacted !== undefined)
+                ? { thinking_blocks: choice.reasoning.map(thinkingBlock) }
+                : {}),
+            }),
         ...(choice.toolCalls.length > 0
           ? {
               tool_calls: choice.toolCalls.map((call) => ({

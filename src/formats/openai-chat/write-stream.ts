@@ -5,12 +5,13 @@
  */
 import type { StreamPart } from '../../canonical/chat.js';
 import type { GatewayError } from '../../errors/gateway-error.js';
+import type { ChatStreamWriter } from '../chat-format.js';
 import { openAIErrorBody } from '../openai-error.js';
 import { openAIUsage } from './write-response.js';
 
 export const doneFrame = 'data: [DONE]\n\n';
 
-export class OpenAIChunkWriter {
+export class OpenAIChunkWriter implements ChatStreamWriter {
   private id = '';
   private model = '';
   private created = 0;
@@ -18,6 +19,20 @@ export class OpenAIChunkWriter {
 
   constructor(includeUsage: boolean) {
     this.includeUsage = includeUsage;
+  }
+
+  write(parts: readonly StreamPart[]): string {
+    let text = '';
+    for (const part of parts) text += this.frame(part);
+    return text;
+  }
+
+  end(): string {
+    return doneFrame;
+  }
+
+  error(error: GatewayError): string {
+    return errorFrame(error);
   }
 
   /** The SSE frame for one part, or '' when the part produces none. */
@@ -34,6 +49,18 @@ export class OpenAIChunkWriter {
         return this.chunk([
           { index: part.choice, delta: { content: part.text }, logprobs: null, finish_reason: null },
         ]);
+      case 'reasoning-delta':
+        // The field DeepSeek, vLLM and OpenRouter-style clients read; OpenAI itself streams no reasoning.
+        return this.chunk([
+          {
+            index: part.choice,
+            delta: { reasoning_content: part.text },
+            logprobs: null,
+            finish_reason: null,
+          },
+        ]);
+      case 'reasoning-end':
+        return '';
       case 'tool-call-delta': {
         const call: Record<string, unknown> = { index: part.index };
         if (part.id !== undefined) {

@@ -2,11 +2,10 @@
  * `openai` and `openai-compatible` providers: any upstream that speaks OpenAI's chat-completions and
  * embeddings wire format (OpenAI, vLLM, Ollama, Groq, Together, Mistral, DeepSeek, OpenRouter, xAI, ...).
  *
- * The inbound format is OpenAI too, so answers pass through as bytes: the body is never re-serialised
+ * When the inbound format is OpenAI too, answers pass through as bytes: the body is never re-serialised
  * and SSE chunks are written to the client as they arrive. One undici Pool per provider keeps
  * connections alive across requests.
  */
-import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { ChatRequestBody } from '../../canonical/chat.js';
 import type { EmbeddingsRequestBody } from '../../canonical/embeddings.js';
@@ -15,6 +14,8 @@ import type { ProviderConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { AttemptDeadline } from '../http/attempt-deadline.js';
 import { transportError } from '../http/transport-errors.js';
+import { openTranslatedStream } from '../http/translated-stream.js';
+import { UpstreamHttp, type UpstreamRequest } from '../http/upstream-http.js';
 import type {
   ByteSink,
   ChatOutcome,
@@ -24,73 +25,52 @@ import type {
   UpstreamCall,
 } from '../provider.js';
 import { OpenAISseTap } from './sse-tap.js';
-import { upstreamHttpError } from './upstream-errors.js';
+import { chatResponseFromOpenAI, openAIStreamDecoder, toOpenAIWire } from './translate.js';
 
 const defaultBaseUrl = 'https://api.openai.com/v1';
 const usageMarker = Buffer.from('"usage":{');
-// An upstream error body is read for its message only; a larger one is cut rather than buffered whole.
-const maxErrorBodyBytes = 64 * 1024;
 
 export function createOpenAIAdapter(config: ProviderConfig): ProviderAdapter {
-  const base = new URL(config.base_url ?? defaultBaseUrl);
-  const basePath = base.pathname.replace(/\/+$/, '');
-  const pool = new Pool(base.origin, {
-    connections: config.max_connections,
-    connect: { timeout: config.timeouts.connect_ms },
-    // Upstreams commonly close idle sockets after ~5 s; undici's default of 4 s stays under that.
-    keepAliveTimeout: 4_000,
-  });
+  const http = new UpstreamHttp(config, config.base_url ?? defaultBaseUrl);
   const headers: Record<string, string> = { 'content-type': 'application/json', ...config.headers };
   if (config.api_key !== undefined && config.api_key !== '')
     headers['authorization'] = `Bearer ${config.api_key}`;
-  // A flat [name, value, ...] list: undici takes it as is, without walking and lower-casing an object.
   const headerList = Object.entries(headers).flat();
+  return createOpenAIWireAdapter(config, http, (path) => path, headerList);
+}
 
-  async function send(
-    path: string,
-    payload: string,
+/**
+ * The adapter body shared by every provider that speaks OpenAI's wire format (`openai`, `openai-compatible`,
+ * `azure`, `mistral`): they differ only in the URL of each endpoint, the auth headers and small request
+ * rewrites (`rewrite`). With an OpenAI client the answer passes through as bytes; with another inbound format
+ * it is translated into canonical parts (translate.ts).
+ */
+export function createOpenAIWireAdapter(
+  config: ProviderConfig,
+  http: UpstreamHttp,
+  pathFor: (endpoint: '/chat/completions' | '/embeddings', model: string) => string,
+  headerList: readonly string[],
+  rewrite: (body: Record<string, unknown>, call: UpstreamCall<unknown>) => Record<string, unknown> = (b) => b,
+): ProviderAdapter {
+  const request = (
+    endpoint: '/chat/completions' | '/embeddings',
+    body: Record<string, unknown>,
     call: UpstreamCall<unknown>,
-    deadline: AttemptDeadline,
-  ): Promise<Dispatcher.ResponseData> {
-    try {
-      return await pool.request({
-        path: basePath + path,
-        method: 'POST',
-        headers: [...headerList, 'x-request-id', call.requestId],
-        body: payload,
-        signal: deadline,
-        // Non-stream answers arrive whole after generation, so only total_ms (the deadline) bounds them.
-        headersTimeout: call.stream ? call.timeouts.ttft_ms : call.timeouts.total_ms,
-        bodyTimeout: call.timeouts.idle_ms,
-      });
-    } catch (error) {
-      deadline.release();
-      throw transportError(error, deadline.reason, config.name);
-    }
-  }
-
-  async function failIfError(response: Dispatcher.ResponseData, deadline: AttemptDeadline): Promise<void> {
-    if (response.statusCode < 400) return;
-    const body = await readCapped(response, maxErrorBodyBytes).catch(() => Buffer.alloc(0));
-    deadline.release();
-    throw upstreamHttpError(config.name, response.statusCode, response.headers, body);
-  }
+  ): UpstreamRequest => ({
+    path: pathFor(endpoint, call.model),
+    headers: [...headerList, 'x-request-id', call.requestId],
+    body: JSON.stringify(rewrite(body, call)),
+  });
 
   async function whole(response: Dispatcher.ResponseData, deadline: AttemptDeadline): Promise<RawResponse> {
-    try {
-      const body = Buffer.from(await response.body.arrayBuffer());
-      return {
-        kind: 'raw',
-        status: response.statusCode,
-        contentType: 'application/json',
-        body,
-        usage: usageOfBody(body),
-      };
-    } catch (error) {
-      throw transportError(error, deadline.reason, config.name);
-    } finally {
-      deadline.release();
-    }
+    const body = await http.readBody(response, deadline);
+    return {
+      kind: 'raw',
+      status: response.statusCode,
+      contentType: 'application/json',
+      body,
+      usage: usageOfBody(body),
+    };
   }
 
   return {
@@ -99,14 +79,24 @@ export function createOpenAIAdapter(config: ProviderConfig): ProviderAdapter {
 
     async chat(call: UpstreamCall<ChatRequestBody>): Promise<ChatOutcome> {
       const deadline = new AttemptDeadline(call.cancel, call.timeouts, call.stream);
-      const body = call.body.model === call.model ? call.body : { ...call.body, model: call.model };
-      const response = await send('/chat/completions', JSON.stringify(body), call, deadline);
-      await failIfError(response, deadline);
+      const native = call.inboundFormat === 'openai';
+      let body: Record<string, unknown> =
+        call.body.model === call.model ? call.body : { ...call.body, model: call.model };
+      if (!native) {
+        body = toOpenAIWire(body, config.name);
+        // Translating for another inbound format needs the usage chunk to report tokens at the end.
+        if (call.stream) body = { ...body, stream_options: { include_usage: true } };
+      }
+      const response = await http.sendOk(request('/chat/completions', body, call), call, deadline);
       if (!call.stream) {
         deadline.firstToken();
         const raw = await whole(response, deadline);
         call.onFirstToken();
-        return raw;
+        if (native) return raw;
+        return { kind: 'response', response: chatResponseFromOpenAI(raw.body, config.name) };
+      }
+      if (!native) {
+        return openTranslatedStream(response, deadline, call, config.name, openAIStreamDecoder(config.name));
       }
       return openStream(response, deadline, call, config.name);
     },
@@ -114,13 +104,12 @@ export function createOpenAIAdapter(config: ProviderConfig): ProviderAdapter {
     async embeddings(call: UpstreamCall<EmbeddingsRequestBody>): Promise<EmbeddingsOutcome> {
       const deadline = new AttemptDeadline(call.cancel, call.timeouts, false);
       const body = call.body.model === call.model ? call.body : { ...call.body, model: call.model };
-      const response = await send('/embeddings', JSON.stringify(body), call, deadline);
-      await failIfError(response, deadline);
+      const response = await http.sendOk(request('/embeddings', body, call), call, deadline);
       return whole(response, deadline);
     },
 
     async close(): Promise<void> {
-      await pool.close();
+      await http.close();
     },
   };
 }
@@ -261,18 +250,4 @@ export function usageOfBody(body: Buffer): Usage | undefined {
     else if (c === 0x7d && --depth === 0) return usageFromOpenAIText(body.toString('latin1', start, i + 1));
   }
   return undefined;
-}
-
-async function readCapped(response: Dispatcher.ResponseData, limit: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body as AsyncIterable<Buffer>) {
-    parts.push(chunk);
-    size += chunk.length;
-    if (size >= limit) {
-      response.body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(parts);
 }

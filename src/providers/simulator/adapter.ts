@@ -19,6 +19,7 @@ import {
   TOKENS,
 } from '../../simulator/engine.js';
 import { Random } from '../../simulator/random.js';
+import { partStreamOf } from '../http/translated-stream.js';
 import type { ChatOutcome, EmbeddingsOutcome, ProviderAdapter, UpstreamCall } from '../provider.js';
 
 function promptTokens(body: ChatRequestBody): number {
@@ -89,7 +90,7 @@ export function createSimulatorAdapter(config: ProviderConfig): ProviderAdapter 
       const limit = outputLimit(call.body, settings);
       const usage: Usage = { inputTokens: promptTokens(call.body), outputTokens: limit.tokens };
       await pause(settings.latency_ms + settings.ttft_ms, call.cancel.signal);
-      if (call.stream) return { kind: 'stream', parts: parts(call, usage, limit.capped) };
+      if (call.stream) return partStreamOf(parts(call, usage, limit.capped));
       await pause(tokenGap * usage.outputTokens, call.cancel.signal);
       let text = '';
       for (let i = 0; i < usage.outputTokens; i++) text += TOKENS[nextToken(rng)] as string;

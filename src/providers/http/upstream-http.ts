@@ -1,0 +1,127 @@
+/**
+ * The HTTP side every network provider shares: one undici Pool per provider (keep-alive across requests),
+ * the attempt's deadline as the request signal, transport failures and error statuses mapped to
+ * GatewayErrors. Provider adapters only build the request and translate the answer.
+ */
+import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { ProviderConfig } from '../../config/schema.js';
+import { GatewayError } from '../../errors/gateway-error.js';
+import type { UpstreamCall } from '../provider.js';
+import type { AttemptDeadline } from './attempt-deadline.js';
+import { transportError } from './transport-errors.js';
+import { readOpenAIError, upstreamHttpError, type ErrorBodyReader } from './upstream-errors.js';
+
+// An upstream error body is read for its message only; a larger one is cut rather than buffered whole.
+const maxErrorBodyBytes = 64 * 1024;
+
+export interface UpstreamRequest {
+  /** Path after the base URL's own path, with any query string. */
+  path: string;
+  /** Flat [name, value, ...] list: undici takes it as is, without walking and lower-casing an object. */
+  headers: string[];
+  body: string | Buffer;
+  method?: 'POST' | 'GET';
+}
+
+export class UpstreamHttp {
+  readonly origin: string;
+  /** The base URL's path without a trailing slash ('' for a bare origin). */
+  readonly basePath: string;
+  private readonly pool: Pool;
+
+  constructor(
+    private readonly config: ProviderConfig,
+    baseUrl: string,
+    private readonly readError: ErrorBodyReader = readOpenAIError,
+  ) {
+    const base = new URL(baseUrl);
+    this.origin = base.origin;
+    this.basePath = base.pathname.replace(/\/+$/, '');
+    this.pool = new Pool(base.origin, {
+      connections: config.max_connections,
+      connect: { timeout: config.timeouts.connect_ms },
+      // Upstreams commonly close idle sockets after ~5 s; undici's default of 4 s stays under that.
+      keepAliveTimeout: 4_000,
+    });
+  }
+
+  /** Sends the request; resolves with the response once its headers arrived, whatever the status. */
+  async send(
+    request: UpstreamRequest,
+    call: UpstreamCall<unknown>,
+    deadline: AttemptDeadline,
+  ): Promise<Dispatcher.ResponseData> {
+    try {
+      return await this.pool.request({
+        path: this.basePath + request.path,
+        method: request.method ?? 'POST',
+        headers: request.headers,
+        body: request.body,
+        signal: deadline,
+        // Non-stream answers arrive whole after generation, so only total_ms (the deadline) bounds them.
+        headersTimeout: call.stream ? call.timeouts.ttft_ms : call.timeouts.total_ms,
+        bodyTimeout: call.timeouts.idle_ms,
+      });
+    } catch (error) {
+      deadline.release();
+      throw transportError(error, deadline.reason, this.config.name);
+    }
+  }
+
+  /** Sends, then throws the mapped GatewayError when the status is an error. */
+  async sendOk(
+    request: UpstreamRequest,
+    call: UpstreamCall<unknown>,
+    deadline: AttemptDeadline,
+  ): Promise<Dispatcher.ResponseData> {
+    const response = await this.send(request, call, deadline);
+    if (response.statusCode >= 400) {
+      const body = await readCapped(response, maxErrorBodyBytes).catch(() => Buffer.alloc(0));
+      deadline.release();
+      throw upstreamHttpError(this.config.name, response.statusCode, response.headers, body, this.readError);
+    }
+    return response;
+  }
+
+  /** Reads a whole answer body and releases the deadline either way. */
+  async readBody(response: Dispatcher.ResponseData, deadline: AttemptDeadline): Promise<Buffer> {
+    try {
+      return Buffer.from(await response.body.arrayBuffer());
+    } catch (error) {
+      throw transportError(error, deadline.reason, this.config.name);
+    } finally {
+      deadline.release();
+    }
+  }
+
+  /** Reads and parses a whole JSON answer; a body that is not JSON is the provider's fault (502). */
+  async readJson(response: Dispatcher.ResponseData, deadline: AttemptDeadline): Promise<unknown> {
+    const body = await this.readBody(response, deadline);
+    try {
+      return JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      throw new GatewayError('upstream_error', `provider ${this.config.name} answered with invalid JSON`, {
+        cause: error,
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+async function readCapped(response: Dispatcher.ResponseData, limit: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    parts.push(chunk);
+    size += chunk.length;
+    if (size >= limit) {
+      response.body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(parts);
+}
