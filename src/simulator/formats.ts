@@ -1,9 +1,14 @@
 // The simulator's wire formats beyond OpenAI: each format module (simulator/<format>/) exports a FormatServer
 // that claims its own paths and answers in its own vocabulary, errors and auth included. The server asks
 // each enabled format in turn before its OpenAI routes.
+import { anthropicFormat } from './anthropic/server.js';
+import { azureFormat } from './azure/server.js';
+import { bedrockFormat } from './bedrock/server.js';
+import { cohereFormat } from './cohere/server.js';
 import type { SimulatorContext } from './context.js';
+import { geminiFormat } from './gemini/server.js';
 import type { Exchange } from './exchange.js';
-import { markFormatImplemented, type SimulatorFormat } from './options.js';
+import type { SimulatorFormat } from './options.js';
 
 export interface FormatRequest {
   method: string;
@@ -22,7 +27,8 @@ export interface FormatRequest {
 }
 
 export interface FormatServer {
-  readonly format: Exclude<SimulatorFormat, 'openai' | 'all'>;
+  /** The --format that serves it ('openai' for Azure's deployment paths, which speak OpenAI's format). */
+  readonly format: Exclude<SimulatorFormat, 'all'>;
   /** If the request's path belongs to this format, handles it (now or later) and returns true. */
   serve(ex: Exchange, request: FormatRequest, ctx: SimulatorContext): boolean;
 }
@@ -32,7 +38,6 @@ const servers: FormatServer[] = [];
 /** Called once by each format module's registration line below. */
 function register(server: FormatServer): void {
   servers.push(server);
-  markFormatImplemented(server.format);
 }
 
 /** The format servers that answer when the simulator runs with `format`. */
@@ -42,4 +47,8 @@ export function formatServersFor(format: SimulatorFormat): FormatServer[] {
 }
 
 // One line per format module.
-void register;
+register(anthropicFormat);
+register(geminiFormat);
+register(bedrockFormat);
+register(cohereFormat);
+register(azureFormat);

@@ -57,12 +57,6 @@ export const defaultSimulatorOptions: Readonly<SimulatorOptions> = Object.freeze
 });
 
 const FORMATS: readonly string[] = ['openai', 'anthropic', 'gemini', 'bedrock', 'cohere', 'all'];
-/** Formats whose server is registered in formats.ts; grows as each format lands. */
-const IMPLEMENTED_FORMATS: string[] = ['openai', 'all'];
-
-export function markFormatImplemented(format: SimulatorFormat): void {
-  if (!IMPLEMENTED_FORMATS.includes(format)) IMPLEMENTED_FORMATS.push(format);
-}
 
 type Key = keyof SimulatorOptions;
 
@@ -201,13 +195,6 @@ const SPECS: readonly OptionSpec[] = [
 const BY_FLAG = new Map(SPECS.filter((s) => s.flag !== undefined).map((s) => [s.flag as string, s]));
 const BY_KEY = new Map(SPECS.map((s) => [s.key, s]));
 
-function notImplemented(format: string): Error {
-  return new Error(
-    `--format ${format} is not implemented yet: the simulator speaks only the openai format for now ` +
-      '(--format all serves openai only)',
-  );
-}
-
 /**
  * Checks programmatic options (startSimulator, setOptions) with the same rules as the flags.
  * Throws an Error naming the option.
@@ -222,8 +209,6 @@ export function validateSimulatorOptions(partial: Partial<SimulatorOptions>): vo
         `Invalid simulator option ${key}: ${JSON.stringify(value)} (expected ${spec.expected})`,
       );
     }
-    if (key === 'format' && !IMPLEMENTED_FORMATS.includes(value as string))
-      throw notImplemented(String(value));
   }
 }
 
@@ -258,7 +243,6 @@ export function parseSimulatorFlags(argv: string[]): SimulatorOptions {
     if (!spec.valid(value)) {
       throw new Error(`Invalid value for --${name}: ${JSON.stringify(raw)} (expected ${spec.expected})`);
     }
-    if (spec.key === 'format' && !IMPLEMENTED_FORMATS.includes(raw)) throw notImplemented(raw);
     set[spec.key] = value;
   }
   return options;
@@ -266,11 +250,12 @@ export function parseSimulatorFlags(argv: string[]): SimulatorOptions {
 
 export const simulatorUsage = `Usage: sluice simulate [flags]
 
-A fake OpenAI upstream for tests and load tests.
+A fake LLM provider upstream (OpenAI, Azure, Anthropic, Gemini, Bedrock, Cohere wire formats) for
+tests and load tests.
 
   --host H                 listen address (default 127.0.0.1)
   --port N                 listen port, 0 = any free port (default 8090)
-  --format F               openai | all (anthropic, gemini, bedrock: not implemented yet) (default openai)
+  --format F               openai | anthropic | gemini | bedrock | cohere | all (default openai)
   --latency-ms N           delay before response headers (default 0)
   --latency-jitter-ms N    uniform extra delay 0..N (default 0)
   --ttft-ms N              headers to first token on streams (default 0)

@@ -1,0 +1,7 @@
+/** `azure` provider: placeholder until its adapter lands. */
+import type { ProviderConfig } from '../../config/schema.js';
+import type { ProviderAdapter } from '../provider.js';
+
+export function createAzureAdapter(config: ProviderConfig): ProviderAdapter {
+  throw new Error(`provider kind ${config.kind} (${config.name}) is not built yet`);
+}
