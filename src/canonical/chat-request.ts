@@ -90,6 +90,26 @@ export function unsupported(feature: string, provider: string, param?: string): 
 
 type Json = Record<string, unknown>;
 
+/**
+ * Names a content part the canonical shape has no place for. The Anthropic inbound format keeps its blocks
+ * without an equivalent as `anthropic_<block type>` parts, so the refusal names what the client sent.
+ */
+export function partFeature(type: unknown): string {
+  const name = String(type);
+  if (name.startsWith('anthropic_tool_result_')) return `a "${name.slice(22)}" block inside a tool result`;
+  if (name.startsWith('anthropic_image_')) return `an image with a "${name.slice(16)}" source`;
+  if (name.startsWith('anthropic_')) return `the Anthropic "${name.slice(10)}" content block`;
+  return `content part type "${name}"`;
+}
+
+/** Names a tool type other than a function (Anthropic server tools arrive as `anthropic:<type>`). */
+export function toolFeature(type: unknown): string {
+  const name = String(type);
+  return name.startsWith('anthropic:')
+    ? `the Anthropic server tool "${name.slice(10)}"`
+    : `tool type "${name}"`;
+}
+
 const isObject = (value: unknown): value is Json =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
@@ -133,7 +153,7 @@ function readParts(content: unknown, param: string, provider: string): ContentPa
         if (typeof part['refusal'] === 'string') parts.push({ type: 'text', text: part['refusal'] });
         return;
       default:
-        throw unsupported(`content part type "${String(part['type'])}"`, provider, `${at}.type`);
+        throw unsupported(partFeature(part['type']), provider, `${at}.type`);
     }
   });
   return parts;
@@ -230,9 +250,7 @@ function readTools(value: unknown, provider: string): ToolDefinition[] {
   return value.map((tool: unknown, i) => {
     const at = `tools[${i}]`;
     if (!isObject(tool)) throw invalid(at, 'expected an object');
-    if (tool['type'] !== 'function') {
-      throw unsupported(`tool type "${String(tool['type'])}"`, provider, `${at}.type`);
-    }
+    if (tool['type'] !== 'function') throw unsupported(toolFeature(tool['type']), provider, `${at}.type`);
     const fn = tool['function'];
     if (!isObject(fn) || typeof fn['name'] !== 'string' || fn['name'] === '')
       throw invalid(`${at}.function.name`, 'required');

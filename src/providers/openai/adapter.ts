@@ -78,7 +78,6 @@ export function createOpenAIWireAdapter(
     kind: config.kind,
 
     async chat(call: UpstreamCall<ChatRequestBody>): Promise<ChatOutcome> {
-      const deadline = new AttemptDeadline(call.cancel, call.timeouts, call.stream);
       const native = call.inboundFormat === 'openai';
       let body: Record<string, unknown> =
         call.body.model === call.model ? call.body : { ...call.body, model: call.model };
@@ -87,7 +86,10 @@ export function createOpenAIWireAdapter(
         // Translating for another inbound format needs the usage chunk to report tokens at the end.
         if (call.stream) body = { ...body, stream_options: { include_usage: true } };
       }
-      const response = await http.sendOk(request('/chat/completions', body, call), call, deadline);
+      // The request is built (and may be refused) before the deadline's timers start.
+      const payload = request('/chat/completions', body, call);
+      const deadline = new AttemptDeadline(call.cancel, call.timeouts, call.stream);
+      const response = await http.sendOk(payload, call, deadline);
       if (!call.stream) {
         deadline.firstToken();
         const raw = await whole(response, deadline);
@@ -102,9 +104,10 @@ export function createOpenAIWireAdapter(
     },
 
     async embeddings(call: UpstreamCall<EmbeddingsRequestBody>): Promise<EmbeddingsOutcome> {
-      const deadline = new AttemptDeadline(call.cancel, call.timeouts, false);
       const body = call.body.model === call.model ? call.body : { ...call.body, model: call.model };
-      const response = await http.sendOk(request('/embeddings', body, call), call, deadline);
+      const payload = request('/embeddings', body, call);
+      const deadline = new AttemptDeadline(call.cancel, call.timeouts, false);
+      const response = await http.sendOk(payload, call, deadline);
       return whole(response, deadline);
     },
 

@@ -5,7 +5,7 @@
  */
 import type { EventSourceMessage } from 'eventsource-parser';
 import type { ChatChoice, ChatResponse, FinishReason, StreamPart, ToolCall } from '../../canonical/chat.js';
-import { unsupported } from '../../canonical/chat-request.js';
+import { partFeature, toolFeature, unsupported } from '../../canonical/chat-request.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { Usage } from '../../canonical/usage.js';
 import { sseDecoder } from '../http/sse-decoder.js';
@@ -30,6 +30,7 @@ function effortFor(budget: number): 'low' | 'medium' | 'high' {
  */
 export function toOpenAIWire(body: Json, provider: string): Json {
   if (body['top_k'] !== undefined && body['top_k'] !== null) throw unsupported('"top_k"', provider, 'top_k');
+  refuseForeignShapes(body, provider);
   const thinking = body['thinking'];
   const messages = body['messages'];
   const needsCopy =
@@ -54,6 +55,30 @@ export function toOpenAIWire(body: Json, provider: string): Json {
     });
   }
   return out;
+}
+
+const openAIPartTypes = new Set(['text', 'image_url', 'input_audio', 'file', 'refusal']);
+
+/** Parts and tools another inbound format kept under its own names (see formats/anthropic-messages). */
+function refuseForeignShapes(body: Json, provider: string): void {
+  const messages = body['messages'];
+  if (Array.isArray(messages)) {
+    messages.forEach((message: unknown, i) => {
+      const content = isObject(message) ? message['content'] : undefined;
+      if (!Array.isArray(content)) return;
+      content.forEach((part: unknown, j) => {
+        if (isObject(part) && !openAIPartTypes.has(String(part['type'])))
+          throw unsupported(partFeature(part['type']), provider, `messages[${i}].content[${j}].type`);
+      });
+    });
+  }
+  const tools = body['tools'];
+  if (Array.isArray(tools)) {
+    tools.forEach((tool: unknown, i) => {
+      if (isObject(tool) && typeof tool['type'] === 'string' && tool['type'].startsWith('anthropic:'))
+        throw unsupported(toolFeature(tool['type']), provider, `tools[${i}].type`);
+    });
+  }
 }
 
 const finishReasons = new Set(['stop', 'length', 'tool_calls', 'content_filter']);
