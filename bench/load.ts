@@ -21,17 +21,26 @@ export const chatBody = JSON.stringify({
 });
 export const streamBody = (model: string): string =>
   JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'Say hello in a few words.' }] });
+/** The non-stream bench request for another model (the translation phase). */
+export const chatBodyFor = (model: string, stream = false): string =>
+  JSON.stringify({
+    model,
+    ...(stream ? { stream: true } : {}),
+    messages: [{ role: 'user', content: 'Say hello in a few words.' }],
+    max_tokens: 16,
+  });
 
 export async function saturation(
   url: string,
   seconds: number,
   connections: number,
+  body: string = chatBody,
 ): Promise<{ rps: number; errors: number; non2xx: number }> {
   const result = await autocannon({
     url: `${url}/v1/chat/completions`,
     method: 'POST',
     headers: benchHeaders,
-    body: chatBody,
+    body,
     connections,
     duration: seconds,
   });

@@ -4,7 +4,9 @@
  *   1. saturation throughput, non-stream, small bodies (autocannon), in interleaved rounds (median)
  *   2. latency p50/p99 at a fixed 1,000 RPS (open loop), and CPU time per request of bare and Sluice
  *   3. time to first token added on streams
- *   4. RSS of a freshly started Sluice holding 1,000 concurrent slow streams
+ *   4. the cost of translation: an OpenAI client through Sluice to an Anthropic upstream against plain
+ *      OpenAI pass-through, non-stream and stream, saturation throughput in interleaved rounds
+ *   5. RSS of a freshly started Sluice holding 1,000 concurrent slow streams
  * Prints a table and writes bench/results/<time>.json and bench/results/latest.json.
  * BENCH_QUICK=1 shortens every phase (a smoke run; the figures are then noisier).
  *
@@ -16,7 +18,14 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { concurrentStreams, fixedRate, saturation, streamTtft, type LatencyResult } from './load.js';
+import {
+  chatBodyFor,
+  concurrentStreams,
+  fixedRate,
+  saturation,
+  streamTtft,
+  type LatencyResult,
+} from './load.js';
 import { cpuMs, pinSelf, rssMb, startService, type Service, type ServiceOptions } from './processes.js';
 
 const quick = process.env['BENCH_QUICK'] === '1';
@@ -62,9 +71,10 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-function configYaml(fast: string, streaming: string, slow: string): string {
+function configYaml(fast: string, streaming: string, slow: string, anthropic: string): string {
   return [
     'providers:',
+    `  - { name: anthropic, kind: anthropic, base_url: "${anthropic}", api_key: sk-upstream }`,
     `  - { name: fast, kind: openai-compatible, base_url: "${fast}/v1", api_key: sk-upstream }`,
     `  - { name: streaming, kind: openai-compatible, base_url: "${streaming}/v1", api_key: sk-upstream }`,
     `  - { name: slow, kind: openai-compatible, base_url: "${slow}/v1", api_key: sk-upstream, max_connections: 2000 }`,
@@ -72,6 +82,7 @@ function configYaml(fast: string, streaming: string, slow: string): string {
     '  - { name: bench-model, targets: [{ provider: fast, model: gpt-4o-mini }] }',
     '  - { name: bench-stream, targets: [{ provider: streaming, model: gpt-4o-mini }] }',
     '  - { name: bench-slow, targets: [{ provider: slow, model: gpt-4o-mini }] }',
+    '  - { name: bench-anthropic, targets: [{ provider: anthropic, model: claude-sonnet-4-5 }] }',
     'keys:',
     '  - { name: bench, key: sk-bench-key-000000 }',
     '',
@@ -97,12 +108,19 @@ async function main(): Promise<void> {
     ['simulate', '--port', '0', '--tokens-per-second', '10', '--output-tokens', quick ? '30' : '60'],
     simulatorLine,
   );
+  // The same answers in Anthropic's wire format, for the translation phase.
+  const anthropic = await start(
+    'simulator (anthropic)',
+    cli,
+    ['simulate', '--port', '0', '--format', 'anthropic', '--output-tokens', '16'],
+    simulatorLine,
+  );
   const bare = await start('bare proxy', bareProxy, [fast.url], /bare proxy listening on (http:\/\/\S+)/, {
     core: proxyCore,
   });
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
   const configPath = join(dir, 'bench.yaml');
-  await writeFile(configPath, configYaml(fast.url, streaming.url, slow.url));
+  await writeFile(configPath, configYaml(fast.url, streaming.url, slow.url, anthropic.url));
   const sluice = await start(
     'sluice',
     sluiceBin,
@@ -118,7 +136,7 @@ async function main(): Promise<void> {
   const quietConfigPath = join(dir, 'bench-quiet.yaml');
   await writeFile(
     quietConfigPath,
-    `logging: { access_log: false }\n${configYaml(fast.url, streaming.url, slow.url)}`,
+    `logging: { access_log: false }\n${configYaml(fast.url, streaming.url, slow.url, anthropic.url)}`,
   );
   const quiet = await start(
     'sluice (no access log)',
@@ -176,7 +194,35 @@ async function main(): Promise<void> {
     `ttft p50 direct ${ttftDirect.p50Ms.toFixed(2)} ms, sluice ${ttftSluice.p50Ms.toFixed(2)} ms`,
   );
 
-  // 4. Memory: a fresh Sluice (the earlier phases' heap growth would otherwise be counted) holding 1,000 streams.
+  // 4. Translation: the same Sluice, OpenAI client, OpenAI upstream (bytes pass through) against Anthropic
+  // upstream (request translated out, answer or stream translated back), interleaved rounds.
+  const translationCases = {
+    passthrough: chatBodyFor('bench-model'),
+    translated: chatBodyFor('bench-anthropic'),
+    passthrough_stream: chatBodyFor('bench-model', true),
+    translated_stream: chatBodyFor('bench-anthropic', true),
+  } as const;
+  type TranslationCase = keyof typeof translationCases;
+  const translationOrder = Object.keys(translationCases) as TranslationCase[];
+  const translationSamples = Object.fromEntries(translationOrder.map((c) => [c, [] as number[]])) as Record<
+    TranslationCase,
+    number[]
+  >;
+  let translationErrors = 0;
+  for (const name of translationOrder) await saturation(sluice.url, 1, 64, translationCases[name]);
+  for (let r = 0; r < rounds; r++) {
+    for (const name of translationOrder) {
+      const result = await saturation(sluice.url, quick ? 2 : 5, 64, translationCases[name]);
+      translationSamples[name].push(result.rps);
+      translationErrors += result.errors + result.non2xx;
+      console.error(`translation round ${r + 1} ${name}: ${Math.round(result.rps)} req/s`);
+    }
+  }
+  const translationRps = Object.fromEntries(
+    translationOrder.map((c) => [c, median(translationSamples[c])]),
+  ) as Record<TranslationCase, number>;
+
+  // 5. Memory: a fresh Sluice (the earlier phases' heap growth would otherwise be counted) holding 1,000 streams.
   await sluice.stop();
   const fresh = await start(
     'sluice (fresh)',
@@ -235,6 +281,13 @@ async function main(): Promise<void> {
     },
     ttft_added_p50_ms: round(ttftSluice.p50Ms - ttftDirect.p50Ms, 3),
     ttft_added_p99_ms: round(ttftSluice.p99Ms - ttftDirect.p99Ms, 3),
+    translation_rps: Object.fromEntries(translationOrder.map((c) => [c, Math.round(translationRps[c])])),
+    translation_errors: translationErrors,
+    translated_vs_passthrough_throughput: round(translationRps.translated / translationRps.passthrough, 3),
+    translated_vs_passthrough_stream_throughput: round(
+      translationRps.translated_stream / translationRps.passthrough_stream,
+      3,
+    ),
     streams_1000: {
       opened: held.opened,
       completed: held.completed,
@@ -275,6 +328,11 @@ async function main(): Promise<void> {
       'stream TTFT p50 / p99 (ms)',
       `direct ${ttftDirect.p50Ms.toFixed(2)} / ${ttftDirect.p99Ms.toFixed(2)} · sluice ${ttftSluice.p50Ms.toFixed(2)} / ${ttftSluice.p99Ms.toFixed(2)}`,
       `added ${result.ttft_added_p50_ms} / ${result.ttft_added_p99_ms}`,
+    ],
+    [
+      'translation, OpenAI client (req/s)',
+      `non-stream: to OpenAI ${result.translation_rps['passthrough']} · to Anthropic ${result.translation_rps['translated']}; stream: ${result.translation_rps['passthrough_stream']} · ${result.translation_rps['translated_stream']}`,
+      `translated/pass-through ${result.translated_vs_passthrough_throughput} · stream ${result.translated_vs_passthrough_stream_throughput}`,
     ],
     [
       'RSS, 1000 concurrent streams (MB)',
