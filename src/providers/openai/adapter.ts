@@ -11,13 +11,11 @@ import type { ChatRequestBody } from '../../canonical/chat.js';
 import type { EmbeddingsRequestBody } from '../../canonical/embeddings.js';
 import { usageFromOpenAIText, type Usage } from '../../canonical/usage.js';
 import type { ProviderConfig } from '../../config/schema.js';
-import { GatewayError } from '../../errors/gateway-error.js';
 import { AttemptDeadline } from '../http/attempt-deadline.js';
-import { transportError } from '../http/transport-errors.js';
+import { openRawStream } from '../http/raw-stream.js';
 import { openTranslatedStream } from '../http/translated-stream.js';
 import { UpstreamHttp, type UpstreamRequest } from '../http/upstream-http.js';
 import type {
-  ByteSink,
   ChatOutcome,
   EmbeddingsOutcome,
   ProviderAdapter,
@@ -100,7 +98,7 @@ export function createOpenAIWireAdapter(
       if (!native) {
         return openTranslatedStream(response, deadline, call, config.name, openAIStreamDecoder(config.name));
       }
-      return openStream(response, deadline, call, config.name);
+      return openRawStream(response, deadline, call, config.name, new OpenAISseTap());
     },
 
     async embeddings(call: UpstreamCall<EmbeddingsRequestBody>): Promise<EmbeddingsOutcome> {
@@ -114,127 +112,6 @@ export function createOpenAIWireAdapter(
     async close(): Promise<void> {
       await http.close();
     },
-  };
-}
-
-/**
- * Waits for the first body chunk before resolving, so an upstream that fails before sending anything is
- * still an error the pipeline can map (or, later, fail over) rather than a broken stream.
- */
-async function openStream(
-  response: Dispatcher.ResponseData,
-  deadline: AttemptDeadline,
-  call: UpstreamCall<ChatRequestBody>,
-  providerName: string,
-): Promise<ChatOutcome> {
-  const body = response.body;
-  const tap = new OpenAISseTap();
-  const see = (chunk: Buffer): void => {
-    deadline.chunk();
-    if (tap.observe(chunk)) {
-      deadline.firstToken();
-      call.onFirstToken();
-    }
-  };
-  const fail = (error: unknown): GatewayError => {
-    const mapped = transportError(error, deadline.reason, providerName);
-    if (mapped.kind !== 'upstream_unreachable') return mapped;
-    return new GatewayError('upstream_stream_interrupted', `provider ${providerName} cut the stream`, {
-      cause: error,
-    });
-  };
-
-  const first = await new Promise<Buffer | null>((resolve, reject) => {
-    const cleanup = (): void => {
-      body.off('readable', onReadable);
-      body.off('end', onEnd);
-      body.off('error', onError);
-    };
-    const onReadable = (): void => {
-      const chunk = body.read() as Buffer | null;
-      if (chunk === null) return;
-      cleanup();
-      resolve(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(null);
-    };
-    const onError = (error: Error): void => {
-      cleanup();
-      reject(error);
-    };
-    body.on('readable', onReadable);
-    body.once('end', onEnd);
-    body.once('error', onError);
-  }).catch((error: unknown) => {
-    deadline.release();
-    throw transportError(error, deadline.reason, providerName);
-  });
-  if (first === null) {
-    deadline.release();
-    throw new GatewayError('upstream_error', `provider ${providerName} closed the stream without data`);
-  }
-  see(first);
-
-  function pipeTo(sink: ByteSink): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const resume = (): void => {
-        body.resume();
-      };
-      let settled = false;
-      const finish = (error?: GatewayError): void => {
-        if (settled) return;
-        settled = true;
-        body.off('data', onData);
-        body.off('end', onEnd);
-        body.off('error', onError);
-        body.off('close', onClose);
-        deadline.release();
-        if (error === undefined) return resolve();
-        // Leaving early must end the upstream request, not drain it.
-        if (!body.destroyed) body.destroy();
-        reject(error);
-      };
-      const onData = (chunk: Buffer): void => {
-        see(chunk);
-        if (!sink.write(chunk)) {
-          body.pause();
-          sink.onDrain(resume);
-        }
-      };
-      const onEnd = (): void => {
-        finish(
-          tap.done
-            ? undefined
-            : new GatewayError(
-                'upstream_stream_interrupted',
-                `provider ${providerName} ended the stream early`,
-              ),
-        );
-      };
-      const onError = (error: Error): void => finish(fail(error));
-      // A body destroyed without an error event (the socket went away between two reads) ends here.
-      const onClose = (): void => finish(fail(body.errored ?? new Error('upstream body closed')));
-      if (body.errored !== null) return finish(fail(body.errored));
-      if (!sink.write(first as Buffer)) {
-        body.pause();
-        sink.onDrain(resume);
-      }
-      // The whole stream may have come with the first read, and 'end' gone out before we listened.
-      if (body.readableEnded) return onEnd();
-      body.on('data', onData);
-      body.once('end', onEnd);
-      body.once('error', onError);
-      body.once('close', onClose);
-    });
-  }
-
-  return {
-    kind: 'raw-stream',
-    contentType: 'text/event-stream; charset=utf-8',
-    pipeTo,
-    usage: () => tap.usage,
   };
 }
 
