@@ -1,5 +1,5 @@
-// One request and its response: the bookkeeping (stats, the pending timer) and the header set every response
-// carries. Hot path: everything here runs once per request.
+// One request and its response: the bookkeeping (stats, the pending timer) and the provider headers every
+// response carries. Hot path: everything here runs once per request.
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, SERVER_ERROR_BODY } from './errors.js';
@@ -41,6 +41,24 @@ export function nextId(): string {
   return ID_PREFIX + idSequence.toString(16).padStart(8, '0');
 }
 
+/**
+ * Appends the headers a provider puts on every answer besides the content ones (its request id, its
+ * timing) to a flat name, value list. A format server declares its own (FormatServer.vendorHeaders).
+ */
+export type VendorHeaders = (ex: Exchange, headers: string[]) => void;
+
+/** OpenAI's, the default: the request id, the processing time and the API version. */
+export const openAIHeaders: VendorHeaders = (ex, headers) => {
+  headers.push(
+    'x-request-id',
+    ex.requestId,
+    'openai-processing-ms',
+    String(ex.elapsedMs()),
+    'openai-version',
+    '2020-10-01',
+  );
+};
+
 export class Exchange {
   /** The one pending delay or pacing timer, cleared if the client leaves. */
   timer: NodeJS.Timeout | undefined = undefined;
@@ -48,6 +66,8 @@ export class Exchange {
   /** Set before the simulator destroys the socket on purpose, so the close is not counted as an abort. */
   cut = false;
   readonly requestId = 'req_' + nextId();
+  /** The provider headers every answer of this exchange carries; set by the format server that claims it. */
+  vendorHeaders: VendorHeaders = openAIHeaders;
   private readonly startedAt = performance.now();
 
   constructor(
@@ -90,18 +110,16 @@ export class Exchange {
     }, delayMs);
   }
 
-  /** Writes the status line and headers (flat name, value list) plus the headers every response carries. */
+  /** Whole milliseconds since the request arrived. */
+  elapsedMs(): number {
+    return Math.round(performance.now() - this.startedAt);
+  }
+
+  /** Writes the status line and headers (flat name, value list) plus the provider's own (vendorHeaders). */
   writeHead(status: number, headers: string[]): void {
     const byStatus = this.stats.byStatus;
     byStatus[status] = (byStatus[status] ?? 0) + 1;
-    headers.push(
-      'x-request-id',
-      this.requestId,
-      'openai-processing-ms',
-      String(Math.round(performance.now() - this.startedAt)),
-      'openai-version',
-      '2020-10-01',
-    );
+    this.vendorHeaders(this, headers);
     this.res.writeHead(status, headers);
   }
 

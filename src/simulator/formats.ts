@@ -7,7 +7,7 @@ import { bedrockFormat } from './bedrock/server.js';
 import { cohereFormat } from './cohere/server.js';
 import type { SimulatorContext } from './context.js';
 import { geminiFormat } from './gemini/server.js';
-import type { Exchange } from './exchange.js';
+import type { Exchange, VendorHeaders } from './exchange.js';
 import type { SimulatorFormat } from './options.js';
 
 export interface FormatRequest {
@@ -29,6 +29,8 @@ export interface FormatRequest {
 export interface FormatServer {
   /** The --format that serves it ('openai' for Azure's deployment paths, which speak OpenAI's format). */
   readonly format: Exclude<SimulatorFormat, 'all'>;
+  /** The provider's own headers on every answer of this format (request id, timing), errors included. */
+  readonly vendorHeaders: VendorHeaders;
   /** If the request's path belongs to this format, handles it (now or later) and returns true. */
   serve(ex: Exchange, request: FormatRequest, ctx: SimulatorContext): boolean;
 }

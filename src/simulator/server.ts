@@ -14,7 +14,7 @@ import {
   tooLarge,
 } from './errors.js';
 import type { ApiError } from './errors.js';
-import { Exchange, emptyStats } from './exchange.js';
+import { Exchange, emptyStats, openAIHeaders } from './exchange.js';
 import { formatServersFor, type FormatRequest } from './formats.js';
 import type { SimulatorStats } from './exchange.js';
 import { ModelCatalog } from './models.js';
@@ -189,7 +189,12 @@ export async function startSimulator(options: Partial<SimulatorOptions> = {}): P
           record: () => record(ex, undefined),
           apiKey: current.apiKey,
         };
-        for (const format of formats) if (format.serve(ex, request, ctx)) return;
+        // Set before serve, which may answer at once; nothing is written when it declines the path.
+        for (const format of formats) {
+          ex.vendorHeaders = format.vendorHeaders;
+          if (format.serve(ex, request, ctx)) return;
+        }
+        ex.vendorHeaders = openAIHeaders;
       }
       if (!servesOpenAI) {
         record(ex, undefined);

@@ -117,7 +117,13 @@ export class AnthropicEventWriter implements ChatStreamWriter {
           out += this.openBlock(undefined, { type: 'redacted_thinking', data: part.redacted });
           return out + event('content_block_stop', { index: this.index });
         }
-        if (this.open !== 'thinking') return out;
+        if (this.open !== 'thinking') {
+          if (part.signature === undefined) return out;
+          // A signature with no thinking open (Gemini signs its last text part or first function call,
+          // even with no thought text): a thinking block of its own, as the non-stream answer has it, so
+          // the client can send it back.
+          out += this.openBlock('thinking', { type: 'thinking', thinking: '', signature: '' });
+        }
         if (part.signature !== undefined) {
           out += event('content_block_delta', {
             index: this.index,

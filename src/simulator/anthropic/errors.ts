@@ -1,7 +1,7 @@
 // Anthropic's error envelope, `{"type":"error","error":{"type","message"},"request_id"}`
 // (https://docs.claude.com/en/api/errors), and the simulator's injected faults in that vocabulary.
 import type { FaultAnswers } from '../context.js';
-import type { Exchange } from '../exchange.js';
+import type { Exchange, VendorHeaders } from '../exchange.js';
 
 /** A rejection in Anthropic's words; the format server turns it into the response. */
 export class AnthropicError extends Error {
@@ -28,8 +28,12 @@ export function errorBody(type: string, message: string, requestId: string): str
 }
 
 /** Anthropic sends its request id as `request-id` on every answer (the SDKs read it from there). */
+export const anthropicHeaders: VendorHeaders = (ex, headers) => {
+  headers.push('request-id', ex.requestId);
+};
+
 export function sendAnthropicJson(ex: Exchange, status: number, body: string, headers: string[] = []): void {
-  ex.sendJson(status, body, ['request-id', ex.requestId, ...headers]);
+  ex.sendJson(status, body, headers);
 }
 
 export function sendAnthropicError(ex: Exchange, error: AnthropicError, headers: string[] = []): void {

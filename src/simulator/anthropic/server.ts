@@ -9,6 +9,7 @@ import type { FormatRequest, FormatServer } from '../formats.js';
 import {
   AnthropicError,
   anthropicFaults,
+  anthropicHeaders,
   invalidRequest,
   notFound,
   sendAnthropicError,
@@ -105,6 +106,7 @@ function handleMessages(ex: Exchange, body: unknown, version: string, ctx: Simul
 
 export const anthropicFormat: FormatServer = {
   format: 'anthropic',
+  vendorHeaders: anthropicHeaders,
   serve(ex, request, ctx) {
     const path = request.path;
     if (path === '/v1/messages') {

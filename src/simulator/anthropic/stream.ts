@@ -148,14 +148,7 @@ export function streamMessage(
   paceStream(
     ex,
     new MessageFrames(plan),
-    [
-      'content-type',
-      'text/event-stream; charset=utf-8',
-      'cache-control',
-      'no-cache',
-      'request-id',
-      ex.requestId,
-    ],
+    ['content-type', 'text/event-stream; charset=utf-8', 'cache-control', 'no-cache'],
     options,
     faults,
   );

@@ -4,11 +4,12 @@
 // - POST /openai/v1/chat/completions|embeddings (the v1 API: the deployment name is the body's `model`).
 // Auth is the `api-key` header; Azure's own errors (401, a missing api-version, an unknown path) use its
 // `{"error":{"code","message"}}` envelope, everything past routing is the OpenAI handlers' answers.
+import { randomUUID } from 'node:crypto';
 import type { SimulatorContext } from '../context.js';
 import { handleChat } from '../chat.js';
 import { handleEmbeddings } from '../embeddings.js';
 import { invalidJson, invalidMethod } from '../errors.js';
-import type { Exchange } from '../exchange.js';
+import type { Exchange, VendorHeaders } from '../exchange.js';
 import type { FormatRequest, FormatServer } from '../formats.js';
 import { isObject } from '../request.js';
 
@@ -27,8 +28,26 @@ const accessDenied =
   'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key ' +
   'for an active subscription and use a correct regional API endpoint for your resource.';
 
+/**
+ * Azure's API Management front: `apim-request-id` (the correlation id of Azure's logs) and the service's own
+ * `x-request-id`, both UUIDs, the region, and the processing time of the OpenAI service behind it.
+ */
+const azureHeaders: VendorHeaders = (ex, headers) => {
+  headers.push(
+    'apim-request-id',
+    randomUUID(),
+    'x-request-id',
+    randomUUID(),
+    'x-ms-region',
+    'East US',
+    'openai-processing-ms',
+    String(ex.elapsedMs()),
+  );
+};
+
 export const azureFormat: FormatServer = {
   format: 'openai',
+  vendorHeaders: azureHeaders,
   serve(ex: Exchange, request: FormatRequest, ctx: SimulatorContext): boolean {
     const path = request.path;
     if (!path.startsWith('/openai/')) return false;

@@ -1,6 +1,5 @@
-// Bedrock's error answers: the type in the `x-amzn-ErrorType` header, `{"message": ...}` as the body, and
-// the request id every Bedrock answer carries. The AWS SDK reads the type from the header.
-import { randomUUID } from 'node:crypto';
+// Bedrock's error answers: the type in the `x-amzn-ErrorType` header and `{"message": ...}` as the body
+// (the request id comes with every answer, see bedrockHeaders). The AWS SDK reads the type from the header.
 import type { FaultAnswers } from '../context.js';
 import type { Exchange } from '../exchange.js';
 
@@ -16,12 +15,7 @@ export class BedrockError extends Error {
 }
 
 export function sendBedrockError(ex: Exchange, error: BedrockError): void {
-  ex.sendJson(error.status, JSON.stringify({ message: error.message }), [
-    'x-amzn-errortype',
-    error.type,
-    'x-amzn-requestid',
-    randomUUID(),
-  ]);
+  ex.sendJson(error.status, JSON.stringify({ message: error.message }), ['x-amzn-errortype', error.type]);
 }
 
 export const validation = (message: string): BedrockError =>

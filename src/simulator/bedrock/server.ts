@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterLatency } from '../context.js';
 import type { SimulatorContext } from '../context.js';
 import { embeddingVector, estimateTokens } from '../engine.js';
-import type { Exchange } from '../exchange.js';
+import type { Exchange, VendorHeaders } from '../exchange.js';
 import type { FormatRequest, FormatServer } from '../formats.js';
 import { paceStream } from '../pacer.js';
 import { checkBedrockAuth } from './auth.js';
@@ -39,18 +39,11 @@ function converse(
     modelId,
     () => {
       if (stream) {
-        const headers = [
-          'content-type',
-          'application/vnd.amazon.eventstream',
-          'x-amzn-requestid',
-          randomUUID(),
-        ];
+        const headers = ['content-type', 'application/vnd.amazon.eventstream'];
         paceStream(ex, new ConverseFrames(plan, latency), headers, ctx.options, ctx.faults, true);
         return;
       }
-      ex.after(generationDelay(ctx, plan), () =>
-        ex.sendJson(200, converseBody(plan, latency()), ['x-amzn-requestid', randomUUID()]),
-      );
+      ex.after(generationDelay(ctx, plan), () => ex.sendJson(200, converseBody(plan, latency())));
     },
     bedrockFaults,
   );
@@ -77,17 +70,17 @@ function titanEmbedding(ex: Exchange, body: unknown, modelId: string, ctx: Simul
   }
   const vector = Array.from(embeddingVector(text, dimensions as number));
   const answer = JSON.stringify({ embedding: vector, inputTextTokenCount: estimateTokens(text) });
-  afterLatency(
-    ex,
-    ctx,
-    modelId,
-    () => ex.sendJson(200, answer, ['x-amzn-requestid', randomUUID()]),
-    bedrockFaults,
-  );
+  afterLatency(ex, ctx, modelId, () => ex.sendJson(200, answer), bedrockFaults);
 }
+
+/** Every Bedrock answer, errors included, carries its request id (a UUID; the AWS SDK's $metadata.requestId). */
+const bedrockHeaders: VendorHeaders = (_ex, headers) => {
+  headers.push('x-amzn-requestid', randomUUID());
+};
 
 export const bedrockFormat: FormatServer = {
   format: 'bedrock',
+  vendorHeaders: bedrockHeaders,
   serve(ex: Exchange, request: FormatRequest, ctx: SimulatorContext): boolean {
     if (!request.path.startsWith('/model/')) return false;
     const route = ROUTE.exec(request.path);

@@ -1,7 +1,8 @@
 // The simulator's Cohere v2 format: POST /v2/chat (JSON or SSE with `stream: true`) and POST /v2/embed, Bearer
 // auth, Cohere's error bodies and wording, and the injected faults as Cohere answers them.
+import { randomUUID } from 'node:crypto';
 import { afterLatency, type FaultAnswers, type SimulatorContext } from '../context.js';
-import type { Exchange } from '../exchange.js';
+import type { Exchange, VendorHeaders } from '../exchange.js';
 import type { FormatRequest, FormatServer } from '../formats.js';
 import { streamCohereChat, cohereChatBody } from './chat.js';
 import { planCohereChat } from './chat-plan.js';
@@ -62,8 +63,19 @@ function embed(ex: Exchange, body: unknown, ctx: SimulatorContext): void {
 
 const routes: Record<string, Handler> = { '/v2/chat': chat, '/v2/embed': embed };
 
+/** Cohere traces each request as `x-debug-trace-id` (32 hex digits) and reports its upstream time. */
+const cohereHeaders: VendorHeaders = (ex, headers) => {
+  headers.push(
+    'x-debug-trace-id',
+    randomUUID().replaceAll('-', ''),
+    'x-envoy-upstream-service-time',
+    String(ex.elapsedMs()),
+  );
+};
+
 export const cohereFormat: FormatServer = {
   format: 'cohere',
+  vendorHeaders: cohereHeaders,
   serve(ex: Exchange, request: FormatRequest, ctx: SimulatorContext): boolean {
     if (!request.path.startsWith('/v2/')) return false;
     const handler = routes[request.path];

@@ -3,7 +3,7 @@
 // Bearer token; express mode `/v1/publishers/google/models/{m}:method` with an API key). Written from
 // Google's documented formats alone and proven by @google/genai (test/sdk-gemini-simulator.test.ts).
 import { afterLatency, type SimulatorContext } from '../context.js';
-import type { Exchange } from '../exchange.js';
+import type { Exchange, VendorHeaders } from '../exchange.js';
 import type { FormatRequest, FormatServer } from '../formats.js';
 import { isObject, type JsonObject as Json } from '../request.js';
 import { batchEmbedBody, countTokensBody, embedContentBody, predictBody } from './embed.js';
@@ -167,8 +167,24 @@ function serveGet(ex: Exchange, request: FormatRequest, respond: () => void): vo
   respond();
 }
 
+/**
+ * Google's front end names no request id; it reports its own time as `server-timing: gfet4t7; dur=<ms>`,
+ * next to the vary and server headers of Google APIs.
+ */
+const geminiHeaders: VendorHeaders = (ex, headers) => {
+  headers.push(
+    'server-timing',
+    `gfet4t7; dur=${ex.elapsedMs()}`,
+    'vary',
+    'Origin, X-Origin, Referer',
+    'server',
+    'scaffolding on HTTPServer2',
+  );
+};
+
 export const geminiFormat: FormatServer = {
   format: 'gemini',
+  vendorHeaders: geminiHeaders,
   serve(ex, request, ctx) {
     const path = request.path;
     const call = modelCall(path);
