@@ -257,6 +257,48 @@ describe('@anthropic-ai/sdk through /v1/messages', () => {
     );
   });
 
+  test('structured output reaches a non-Anthropic upstream as response_format; Anthropic-only fields are refused', async () => {
+    const schema = {
+      type: 'object',
+      properties: { city: { type: 'string' } },
+      required: ['city'],
+      additionalProperties: false,
+    };
+    const response = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': appKey },
+      body: JSON.stringify({
+        model: 'gpt-via-anthropic',
+        max_tokens: 50,
+        output_config: { format: { type: 'json_schema', schema } },
+        messages: [{ role: 'user', content: 'Where?' }],
+      }),
+    });
+    assert.equal(response.status, 200);
+    const message = (await response.json()) as { content: { type: string; text: string }[] };
+    const parsed = JSON.parse(message.content[0]?.text ?? '') as { city: unknown };
+    assert.equal(typeof parsed.city, 'string');
+    const sent = sim.stats.lastRequest?.body as Record<string, unknown>;
+    assert.deepEqual(sent['response_format'], {
+      type: 'json_schema',
+      json_schema: { name: 'response', schema, strict: true },
+    });
+
+    const refused = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': appKey },
+      body: JSON.stringify({
+        model: 'gpt-via-anthropic',
+        max_tokens: 50,
+        mcp_servers: [{ type: 'url', url: 'https://mcp.example.com', name: 'x' }],
+        messages: [{ role: 'user', content: 'Hi' }],
+      }),
+    });
+    assert.equal(refused.status, 400);
+    const body = (await refused.json()) as { error: { type: string; message: string } };
+    assert.equal(body.error.message, 'the Anthropic "mcp_servers" field is not supported by provider sim');
+  });
+
   test('auth, unknown models and upstream failures answer in Anthropic format', async () => {
     const stranger = new Anthropic({ baseURL: gateway.url, apiKey: 'sk-wrong', maxRetries: 0 });
     await assert.rejects(

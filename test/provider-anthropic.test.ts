@@ -483,6 +483,7 @@ describe('anthropic adapter, native pass-through (an Anthropic client’s bytes,
       body: { model: 'claude', messages: [] } as ChatRequestBody,
       inboundBody: inbound,
       inboundFormat: 'anthropic' as const,
+      inboundHeaders: { 'anthropic-beta': 'test-beta-2026-01-01' },
       model: target,
       stream,
       cancel: new Cancellation(),
@@ -514,6 +515,8 @@ describe('anthropic adapter, native pass-through (an Anthropic client’s bytes,
     assert.equal(message.type, 'message');
     assert.equal(outcome.usage?.outputTokens, 6);
     assert.deepEqual(sim.stats.lastRequest?.body, { ...inbound, model: target });
+    // The client's betas reach Anthropic on the native path.
+    assert.equal(sim.stats.lastRequest?.headers['anthropic-beta'], 'test-beta-2026-01-01');
   });
 
   test('stream: SSE bytes pass through whole, with usage and the first token noticed', async () => {

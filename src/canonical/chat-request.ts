@@ -333,8 +333,20 @@ function readReasoningRequest(body: ChatRequestBody): ReasoningRequest | undefin
   return reasoning.effort === undefined && reasoning.budgetTokens === undefined ? undefined : reasoning;
 }
 
+/**
+ * Canonical extension: features of the inbound format that have no canonical form (Anthropic's mcp_servers,
+ * say). A native adapter never looks at the canonical body; every translator refuses the first one.
+ */
+export const unsupportedMarker = 'x_sluice_unsupported';
+
+export function refuseMarked(body: Record<string, unknown>, provider: string): void {
+  const marked = body[unsupportedMarker];
+  if (Array.isArray(marked) && typeof marked[0] === 'string') throw unsupported(marked[0], provider);
+}
+
 /** Reads a canonical body (already checked by the inbound format's parser) for `provider`'s translator. */
 export function readChatRequest(body: ChatRequestBody, provider: string): ChatRequestView {
+  refuseMarked(body, provider);
   const { system, messages } = readMessages(body, provider);
   const streamOptions = body['stream_options'];
   const maxTokens = number(body['max_completion_tokens']) ?? number(body['max_tokens']);

@@ -13,7 +13,17 @@ export interface GatewayErrorOptions {
   status?: number;
   /** Extra response headers (never secrets). */
   headers?: Record<string, string>;
+  /** What the upstream answered, when the error is its answer: routing reads it (cooldowns, fallbacks). */
+  upstream?: UpstreamFailure;
   cause?: unknown;
+}
+
+export interface UpstreamFailure {
+  status: number;
+  /** The provider's own error code or type, when its body has one (OpenAI `context_length_exceeded`). */
+  code: string | undefined;
+  /** The upstream's response headers (rate-limit resets); never written to the client. */
+  headers: Record<string, string | string[] | undefined>;
 }
 
 export class GatewayError extends Error {
@@ -22,6 +32,7 @@ export class GatewayError extends Error {
   readonly retryAfterSeconds: number | undefined;
   readonly statusOverride: number | undefined;
   readonly headers: Record<string, string> | undefined;
+  readonly upstream: UpstreamFailure | undefined;
 
   constructor(kind: ErrorKind, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -31,6 +42,7 @@ export class GatewayError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.statusOverride = options.status;
     this.headers = options.headers;
+    this.upstream = options.upstream;
   }
 }
 

@@ -33,6 +33,7 @@ export const callUpstream: Stage = async (ctx, next) => {
     timeouts: target.timeouts,
     requestId: ctx.id,
     inboundFormat: ctx.format?.name ?? 'openai',
+    inboundHeaders: ctx.req.headers,
     onFirstToken: markFirstToken(ctx),
   };
   try {

@@ -105,6 +105,10 @@ export const respond: Stage = async (ctx, next) => {
         format?.streamErrorFrame ?? openAIErrorFrame,
       );
       ctx.usage = outcome.usage();
+      if (ctx.error === undefined) {
+        const failure = outcome.failure?.();
+        if (failure !== undefined) ctx.error = failure;
+      }
       break;
     case 'stream': {
       const writer = (format as NonNullable<typeof format>).streamWriter(

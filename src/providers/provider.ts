@@ -6,6 +6,7 @@ import type { ChatRequestBody, ChatResponse, StreamPart } from '../canonical/cha
 import type { EmbeddingsRequestBody, EmbeddingsResponse } from '../canonical/embeddings.js';
 import type { Usage } from '../canonical/usage.js';
 import type { Timeouts } from '../config/schema.js';
+import type { GatewayError } from '../errors/gateway-error.js';
 import type { Cancellation } from '../http/cancellation.js';
 
 /** The wire format names an adapter may speak natively; equal to an inbound format's name. */
@@ -29,6 +30,8 @@ export interface UpstreamCall<Body> {
    * the canonical shape cannot express (Anthropic cache_control, say) is lost. Must not be mutated either.
    */
   inboundBody: Record<string, unknown>;
+  /** The client's request headers (read only): a native adapter forwards the few that shape the answer. */
+  inboundHeaders: Readonly<Record<string, string | string[] | undefined>>;
   /** Called once when the first token (first content-bearing chunk) arrives. */
   onFirstToken: () => void;
 }
@@ -63,6 +66,11 @@ export interface RawStream {
   pipeTo(sink: ByteSink): Promise<void>;
   /** Filled in when the upstream reports usage (a final usage chunk); read after the stream ends. */
   usage: () => Usage | undefined;
+  /**
+   * An error the upstream reported inside the stream, read after pipeTo resolves: the client already has
+   * the upstream's own error frame, so the stream ends without another one, but the failure is recorded.
+   */
+  failure?: () => GatewayError | undefined;
 }
 
 /** Where a translated stream writes its parts: the inbound format's writer in front of the client. */

@@ -10,6 +10,7 @@
  */
 import type { ChatRequestBody } from '../../canonical/chat.js';
 import { GatewayError } from '../../errors/gateway-error.js';
+import { unsupportedMarker } from '../../canonical/chat-request.js';
 import type { ParsedChatRequest } from '../chat-format.js';
 
 type Json = Record<string, unknown>;
@@ -220,6 +221,28 @@ function translateToolChoice(choice: unknown, body: Json): void {
   if (c['disable_parallel_tool_use'] === true) body['parallel_tool_calls'] = false;
 }
 
+/** Request fields that change what Anthropic does and that no other provider has: refused for those. */
+const anthropicOnlyFields = ['mcp_servers', 'container', 'context_management'] as const;
+
+/**
+ * Structured output: `output_config.format` (and the older `output_format`) with a JSON schema becomes
+ * OpenAI's `response_format`, so an Anthropic client asking GPT or Gemini for JSON still gets JSON.
+ */
+function translateOutputFormat(body: Json, canonical: Json): void {
+  const config = body['output_config'];
+  const format = isObject(config) ? config['format'] : body['output_format'];
+  if (format === undefined || format === null) return;
+  const where = isObject(config) ? 'output_config.format' : 'output_format';
+  expect(format, where, 'object');
+  const f = format as Json;
+  if (f['type'] !== 'json_schema') throw invalid(`${where}.type`, 'expected "json_schema"');
+  expect(f['schema'], `${where}.schema`, 'object');
+  canonical['response_format'] = {
+    type: 'json_schema',
+    json_schema: { name: 'response', schema: f['schema'], strict: true },
+  };
+}
+
 export function parseMessagesRequest(value: unknown): ParsedChatRequest {
   if (!isObject(value))
     throw new GatewayError('invalid_request', `body: expected a JSON object, got ${typeName(value)}`);
@@ -293,6 +316,12 @@ export function parseMessagesRequest(value: unknown): ParsedChatRequest {
   }
   const metadata = body['metadata'];
   if (isObject(metadata) && typeof metadata['user_id'] === 'string') canonical['user'] = metadata['user_id'];
+  translateOutputFormat(body, canonical);
+  const anthropicOnly = anthropicOnlyFields.filter(
+    (field) => body[field] !== undefined && body[field] !== null,
+  );
+  if (anthropicOnly.length > 0)
+    canonical[unsupportedMarker] = anthropicOnly.map((f) => `the Anthropic "${f}" field`);
 
   return {
     body: canonical as ChatRequestBody,

@@ -69,8 +69,12 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
         if (call.stream) body['stream'] = true;
         else delete body['stream'];
       }
+      const request = messages(body);
+      // Betas the client opted into (Claude Code sends several) only mean something to Anthropic itself.
+      const beta = native ? call.inboundHeaders['anthropic-beta'] : undefined;
+      if (typeof beta === 'string' && beta !== '') request.headers = [...headerList, 'anthropic-beta', beta];
       const deadline = new AttemptDeadline(call.cancel, call.timeouts, call.stream);
-      const response = await http.sendOk(messages(body), call, deadline);
+      const response = await http.sendOk(request, call, deadline);
       if (!call.stream) {
         deadline.firstToken();
         const raw = await http.readBody(response, deadline);

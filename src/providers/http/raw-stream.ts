@@ -117,9 +117,8 @@ export async function openRawStream(
         }
       };
       const onEnd = (): void => {
-        // The client already has the upstream's error event; the rejection records the failure.
-        const failure = tap.failure?.();
-        if (failure !== undefined) return finish(failure);
+        // The client already has the upstream's error event: end without another one (failure() tells).
+        if (tap.failure?.() !== undefined) return finish();
         finish(
           tap.done
             ? undefined
@@ -151,5 +150,6 @@ export async function openRawStream(
     contentType: 'text/event-stream; charset=utf-8',
     pipeTo,
     usage: () => tap.usage,
+    failure: () => tap.failure?.(),
   };
 }

@@ -10,6 +10,8 @@ import { GatewayError } from '../../errors/gateway-error.js';
 export interface ProviderErrorDetail {
   message?: string | undefined;
   param?: string | undefined;
+  /** The provider's machine-readable code or type (OpenAI `code`, Anthropic `error.type`, ...). */
+  code?: string | undefined;
 }
 
 /** Reads a provider's error body; returns {} when it cannot (not JSON, unknown shape). */
@@ -21,10 +23,16 @@ export const readOpenAIError: ErrorBodyReader = (body) => {
     const parsed = JSON.parse(body.toString('utf8')) as { error?: unknown } | null;
     const error = parsed?.error;
     if (error !== null && typeof error === 'object') {
-      const { message, param } = error as { message?: unknown; param?: unknown };
+      const { message, param, code, type } = error as {
+        message?: unknown;
+        param?: unknown;
+        code?: unknown;
+        type?: unknown;
+      };
       return {
         message: typeof message === 'string' && message !== '' ? message : undefined,
         param: typeof param === 'string' ? param : undefined,
+        code: typeof code === 'string' ? code : typeof type === 'string' ? type : undefined,
       };
     }
   } catch {
@@ -53,16 +61,19 @@ export function upstreamHttpError(
   body: Buffer,
   readError: ErrorBodyReader = readOpenAIError,
 ): GatewayError {
-  const { message, param } = readError(body);
+  const { message, param, code } = readError(body);
   const retryAfter = retryAfterSeconds(headers['retry-after']);
+  const upstream = { status, code, headers };
   if (status === 401 || status === 403) {
     return new GatewayError(
       'upstream_auth_failed',
       `provider ${providerName} rejected the gateway's credentials (${status})`,
+      { upstream },
     );
   }
   if (status === 429) {
     return new GatewayError('upstream_rate_limited', message ?? `provider ${providerName} is rate limiting`, {
+      upstream,
       ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
     });
   }
@@ -70,16 +81,18 @@ export function upstreamHttpError(
     return new GatewayError(
       'upstream_overloaded',
       `provider ${providerName} is overloaded (${status})${message === undefined ? '' : `: ${message}`}`,
-      { retryAfterSeconds: retryAfter ?? defaultOverloadRetryAfterSeconds },
+      { upstream, retryAfterSeconds: retryAfter ?? defaultOverloadRetryAfterSeconds },
     );
   }
   if (status >= 500) {
     const detail = message === undefined ? '' : `: ${message}`;
-    return new GatewayError('upstream_error', `provider ${providerName} answered ${status}${detail}`);
+    return new GatewayError('upstream_error', `provider ${providerName} answered ${status}${detail}`, {
+      upstream,
+    });
   }
   return new GatewayError(
     'upstream_bad_request',
     message ?? `provider ${providerName} refused the request (${status})`,
-    { status, ...(param === undefined ? {} : { param }) },
+    { status, upstream, ...(param === undefined ? {} : { param }) },
   );
 }

@@ -98,7 +98,7 @@ export function createOpenAIWireAdapter(
       if (!native) {
         return openTranslatedStream(response, deadline, call, config.name, openAIStreamDecoder(config.name));
       }
-      return openRawStream(response, deadline, call, config.name, new OpenAISseTap());
+      return openRawStream(response, deadline, call, config.name, new OpenAISseTap(config.name));
     },
 
     async embeddings(call: UpstreamCall<EmbeddingsRequestBody>): Promise<EmbeddingsOutcome> {

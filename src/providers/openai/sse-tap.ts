@@ -4,6 +4,7 @@
  * and the ASCII usage object are read; text content is never interpreted here.
  */
 import { usageFromOpenAIText, type Usage } from '../../canonical/usage.js';
+import { GatewayError } from '../../errors/gateway-error.js';
 
 const usageMarker = '"usage":{';
 // Markers of a chunk that carries output, as opposed to the role-only opening chunk.
@@ -21,6 +22,14 @@ export class OpenAISseTap {
   usage: Usage | undefined;
   /** True once `data: [DONE]` passed: a stream that ends without it was cut. */
   done = false;
+  /** Set when the upstream sent its own error frame (`data: {"error":...}`), which the client then has. */
+  private error: GatewayError | undefined;
+
+  constructor(private readonly providerName = 'upstream') {}
+
+  failure(): GatewayError | undefined {
+    return this.error;
+  }
   private sawToken = false;
   /** The incomplete last line of the previous chunk, so markers split across reads are still seen. */
   private carry = '';
@@ -34,6 +43,12 @@ export class OpenAISseTap {
       first = true;
     }
     if (!this.done && text.includes('data: [DONE]')) this.done = true;
+    if (this.error === undefined && text.includes('data: {"error"')) {
+      this.error = new GatewayError(
+        'upstream_error',
+        `provider ${this.providerName} reported an error inside the stream`,
+      );
+    }
     let at = text.indexOf(usageMarker);
     while (at !== -1) {
       const end = text.indexOf('\n', at);

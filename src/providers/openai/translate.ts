@@ -5,7 +5,7 @@
  */
 import type { EventSourceMessage } from 'eventsource-parser';
 import type { ChatChoice, ChatResponse, FinishReason, StreamPart, ToolCall } from '../../canonical/chat.js';
-import { partFeature, toolFeature, unsupported } from '../../canonical/chat-request.js';
+import { partFeature, refuseMarked, toolFeature, unsupported } from '../../canonical/chat-request.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { Usage } from '../../canonical/usage.js';
 import { sseDecoder } from '../http/sse-decoder.js';
@@ -31,6 +31,7 @@ function effortFor(budget: number): 'low' | 'medium' | 'high' {
 export function toOpenAIWire(body: Json, provider: string): Json {
   if (body['top_k'] !== undefined && body['top_k'] !== null) throw unsupported('"top_k"', provider, 'top_k');
   refuseForeignShapes(body, provider);
+  refuseMarked(body, provider);
   const thinking = body['thinking'];
   const messages = body['messages'];
   const needsCopy =
