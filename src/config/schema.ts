@@ -116,14 +116,110 @@ const budget = z
   })
   .strict();
 
+const price = z
+  .object({
+    input_per_mtok: z.number().nonnegative(),
+    output_per_mtok: z.number().nonnegative(),
+    cached_input_per_mtok: z.number().nonnegative().optional(),
+  })
+  .strict()
+  .describe('USD per million tokens.');
+
 const target = z
   .object({
     provider: z.string().describe('Name of a provider above.'),
     model: z.string().min(1).describe('Model name sent upstream (Azure: deployment; Bedrock: model id).'),
     weight: z.number().positive().default(1),
-    limits: limits.optional(),
+    limits: limits.optional().describe('Per-target limits that routing respects (per replica).'),
+    price: price
+      .optional()
+      .describe("This target's price, when it differs from the model's (the cost strategy)."),
   })
   .strict();
+
+const routing = z
+  .object({
+    max_attempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(3)
+      .describe('Upstream attempts per request at most, retries and fallbacks together (hedges included).'),
+    retry: z
+      .object({
+        backoff_base_ms: z
+          .number()
+          .int()
+          .min(0)
+          .default(50)
+          .describe('First retry waits up to this (full jitter).'),
+        backoff_max_ms: z.number().int().min(0).default(2_000).describe('Cap of the exponential backoff.'),
+        budget_ratio: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.2)
+          .describe('Retries per provider at most this share of its requests over the window...'),
+        budget_min_per_second: z.number().min(0).default(1).describe('...plus this many retries per second.'),
+        budget_window_ms: positiveMs.default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    breaker: z
+      .object({
+        consecutive_failures: z
+          .number()
+          .int()
+          .min(1)
+          .default(5)
+          .describe('Opens after this many failures in a row...'),
+        error_rate: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.5)
+          .describe('...or this failure rate over the window...'),
+        min_requests: z
+          .number()
+          .int()
+          .min(1)
+          .default(20)
+          .describe('...once the window holds this many requests.'),
+        window_ms: positiveMs.default(10_000),
+        open_ms: positiveMs.default(5_000).describe('How long it stays open before half-open trials.'),
+        half_open_requests: z
+          .number()
+          .int()
+          .min(1)
+          .default(1)
+          .describe('Trial requests at a time when half-open.'),
+      })
+      .strict()
+      .prefault({}),
+    latency: z
+      .object({
+        ewma_alpha: z
+          .number()
+          .gt(0)
+          .max(1)
+          .default(0.3)
+          .describe('Weight of a new TTFT sample in the average.'),
+        outlier_factor: z
+          .number()
+          .gt(1)
+          .default(3)
+          .describe('A target whose TTFT average is this many times the median of its peers is ejected...'),
+        ejection_ms: positiveMs.default(30_000).describe('...for this long.'),
+      })
+      .strict()
+      .prefault({}),
+    cooldown_ms: positiveMs
+      .default(5_000)
+      .describe('How long a target rests after a 429 that names no reset time.'),
+  })
+  .strict()
+  .prefault({});
 
 const model = z
   .object({
@@ -137,15 +233,7 @@ const model = z
       .object({ enabled: z.boolean().default(false), threshold_ms: positiveMs.optional() })
       .strict()
       .optional(),
-    price: z
-      .object({
-        input_per_mtok: z.number().nonnegative(),
-        output_per_mtok: z.number().nonnegative(),
-        cached_input_per_mtok: z.number().nonnegative().optional(),
-      })
-      .strict()
-      .optional()
-      .describe('USD per million tokens.'),
+    price: price.optional(),
   })
   .strict();
 
@@ -218,6 +306,7 @@ export const configSchema = z
       .object({ url: z.string().default('embedded') })
       .strict()
       .prefault({}),
+    routing: routing.describe('Retries, circuit breakers, latency tracking and cooldowns, for every model.'),
     providers: z.array(provider).min(1),
     models: z.array(model).min(1),
     keys: z.array(key).default([]).describe('Virtual keys. None configured = open access (demo only).'),
@@ -231,4 +320,6 @@ export type ModelConfig = Config['models'][number];
 export type TargetConfig = ModelConfig['targets'][number];
 export type KeyConfig = Config['keys'][number];
 export type Timeouts = ProviderConfig['timeouts'];
+export type RoutingConfig = Config['routing'];
+export type StateConfig = Config['state'];
 export type SimulatorSettings = ProviderConfig['simulator'];
