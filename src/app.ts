@@ -16,7 +16,7 @@ import { subscribeAccessLog } from './observability/access-log.js';
 import { createLogger, flushLogsSync } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
 import { authenticate } from './pipeline/authenticate.js';
-import { callUpstream } from './pipeline/call-upstream.js';
+import { attemptUpstream } from './pipeline/attempt-upstream.js';
 import { compose } from './pipeline/compose.js';
 import { RequestContext, type RouteName } from './pipeline/context.js';
 import { handleErrors, writeError } from './pipeline/handle-errors.js';
@@ -28,11 +28,16 @@ import { route } from './pipeline/route.js';
 import type { ProviderAdapter } from './providers/provider.js';
 import { createProvider } from './providers/registry.js';
 import { Catalog } from './routing/catalog.js';
+import { Router } from './routing/router.js';
+import type { CooldownStore } from './state/cooldowns.js';
+import { MemoryCooldownStore } from './state/memory-cooldowns.js';
 import { listModels } from './http/models-endpoint.js';
 
 export interface GatewayOptions {
   /** Where logs go (default stdout). Tests pass a sink. */
   logDestination?: DestinationStream;
+  /** Shared cooldowns (the state backend's); default: in process. The gateway closes it. */
+  cooldowns?: CooldownStore;
 }
 
 export interface Gateway {
@@ -75,7 +80,6 @@ function sendJson(
 export function createGateway(config: Config, options: GatewayOptions = {}): Gateway {
   const owner = {};
   const logger = createLogger(config.logging.level, options.logDestination);
-  const metrics = createMetrics(owner);
   const unsubscribeAccessLog = config.logging.access_log ? subscribeAccessLog(owner, logger) : () => {};
   // Log lines are buffered (see observability/logger.ts): flush at least once a second when traffic is low.
   const flushTimer = setInterval(() => logger.flush(), 1_000).unref();
@@ -83,7 +87,10 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   const adapters = new Map<string, { adapter: ProviderAdapter; timeouts: Timeouts }>();
   for (const p of config.providers)
     adapters.set(p.name, { adapter: createProvider(p), timeouts: p.timeouts });
-  const catalog = new Catalog(config.models, adapters, Math.floor(Date.now() / 1000));
+  const catalog = new Catalog(config.models, adapters, Math.floor(Date.now() / 1000), config.routing);
+  const cooldowns = options.cooldowns ?? new MemoryCooldownStore();
+  const router = new Router(config.routing, cooldowns);
+  const metrics = createMetrics(owner, () => catalog.targets());
   const keys = new VirtualKeyStore(config.keys);
   if (keys.open) logger.warn('no virtual keys configured: the gateway accepts requests without an API key');
 
@@ -94,7 +101,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     readBody(config.server.max_body_bytes, config.server.request_timeout_ms),
     parseRequest,
     route(catalog),
-    callUpstream,
+    attemptUpstream(router, catalog),
     respond,
   ];
   const run = compose(stages);
@@ -202,6 +209,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       unsubscribeAccessLog();
       metrics.close();
       await Promise.all([...adapters.values()].map(({ adapter }) => adapter.close()));
+      await cooldowns.close();
       flushLogsSync(logger);
     },
   };

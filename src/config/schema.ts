@@ -217,6 +217,12 @@ const routing = z
     cooldown_ms: positiveMs
       .default(5_000)
       .describe('How long a target rests after a 429 that names no reset time.'),
+    cooldowns: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Rest a target after its 429s and exhausted rate-limit headers (false: only the breaker judges).',
+      ),
   })
   .strict()
   .prefault({});

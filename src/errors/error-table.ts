@@ -130,6 +130,14 @@ export const errorTable = {
     anthropicType: 'overloaded_error',
     retryable: true,
   },
+  /** Every target of the model is resting (breaker open, ejected, at its limits): nothing was sent. */
+  no_available_target: {
+    status: 503,
+    openaiType: 'api_error',
+    code: 'no_available_target',
+    anthropicType: 'overloaded_error',
+    retryable: true,
+  },
   upstream_timeout: {
     status: 504,
     openaiType: 'api_error',

@@ -24,6 +24,7 @@ export function subscribeAccessLog(owner: object, logger: Logger): () => void {
       line['provider'] = ctx.target.provider.name;
       line['target_model'] = ctx.target.model;
     }
+    if (ctx.routeLog !== undefined) line['route_log'] = ctx.routeLog;
     if (ctx.chat !== undefined) line['stream'] = ctx.chat.stream;
     if (ctx.firstTokenAt !== undefined) line['ttft_ms'] = round(ctx.firstTokenAt - ctx.startedAt);
     if (ctx.usage !== undefined) {

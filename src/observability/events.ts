@@ -10,6 +10,15 @@ export const requestEnd = diagnosticsChannel.channel('sluice:request:end');
 export const attemptStart = diagnosticsChannel.channel('sluice:attempt:start');
 export const attemptEnd = diagnosticsChannel.channel('sluice:attempt:end');
 export const firstToken = diagnosticsChannel.channel('sluice:first-token');
+/** A routing decision beyond the plain first attempt: retry, fallback, hedge, or a retry refused by the budget. */
+export const routeDecision = diagnosticsChannel.channel('sluice:route');
+
+export interface RouteDecisionEvent {
+  ctx: RequestContext;
+  decision: 'retry' | 'fallback' | 'hedge' | 'budget-exhausted';
+  provider: string;
+  model: string;
+}
 
 export interface AttemptEvent {
   ctx: RequestContext;

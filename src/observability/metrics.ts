@@ -5,7 +5,17 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RequestContext } from '../pipeline/context.js';
-import { attemptEnd, firstToken, requestEnd, requestStart, subscribe, type AttemptEvent } from './events.js';
+import type { Target } from '../routing/catalog.js';
+import {
+  attemptEnd,
+  firstToken,
+  requestEnd,
+  requestStart,
+  routeDecision,
+  subscribe,
+  type AttemptEvent,
+  type RouteDecisionEvent,
+} from './events.js';
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const ttftBuckets = [0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
@@ -48,8 +58,42 @@ function keyOf(ctx: RequestContext): string {
   return `${ctx.route}\u0000${ctx.model?.name ?? ''}\u0000${ctx.target?.provider.name ?? ''}`;
 }
 
-export function createMetrics(owner: object): GatewayMetrics {
+const breakerValue = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+export function createMetrics(owner: object, targets: () => Iterable<Target> = () => []): GatewayMetrics {
   const registry = new Registry();
+  // Read at scrape time from the targets themselves: nothing on the request path.
+  new Gauge({
+    name: 'sluice_breaker_state',
+    help: 'Circuit breaker of each target: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['provider', 'target_model'],
+    registers: [registry],
+    collect() {
+      for (const target of targets()) {
+        this.set(
+          { provider: target.provider.name, target_model: target.model },
+          breakerValue[target.breaker.state],
+        );
+      }
+    },
+  });
+  new Gauge({
+    name: 'sluice_target_in_flight',
+    help: 'Upstream attempts in flight per target.',
+    labelNames: ['provider', 'target_model'],
+    registers: [registry],
+    collect() {
+      for (const target of targets()) {
+        this.set({ provider: target.provider.name, target_model: target.model }, target.inFlight);
+      }
+    },
+  });
+  const decisions = new Counter({
+    name: 'sluice_route_decisions_total',
+    help: 'Routing beyond the first attempt: retry, fallback, hedge, or a retry the budget refused.',
+    labelNames: ['decision', 'provider'],
+    registers: [registry],
+  });
   const requests = new Counter({
     name: 'sluice_requests_total',
     help: 'Requests answered, by route, model, provider and HTTP status (499: the client left).',
@@ -88,6 +132,7 @@ export function createMetrics(owner: object): GatewayMetrics {
   const ttftBy = new Children((l) => ttft.labels(l));
   const inFlightBy = new Children((l) => inFlight.labels(l));
   const attemptsBy = new Children((l) => attempts.labels(l));
+  const decisionsBy = new Children((l) => decisions.labels(l));
 
   const onStart = (message: unknown): void => {
     const ctx = message as RequestContext;
@@ -117,7 +162,18 @@ export function createMetrics(owner: object): GatewayMetrics {
     const outcome = event.error === undefined ? 'ok' : typeof kind === 'string' ? kind : 'internal';
     attemptsBy.get(`${event.provider}\u0000${outcome}`, () => ({ provider: event.provider, outcome })).inc();
   };
+  const onDecision = (message: unknown): void => {
+    const event = message as RouteDecisionEvent;
+    if (event.ctx.owner !== owner) return;
+    decisionsBy
+      .get(`${event.decision}\u0000${event.provider}`, () => ({
+        decision: event.decision,
+        provider: event.provider,
+      }))
+      .inc();
+  };
   const unsubscribe = [
+    subscribe(routeDecision, onDecision),
     subscribe(requestStart, onStart),
     subscribe(requestEnd, onEnd),
     subscribe(firstToken, onFirstToken),

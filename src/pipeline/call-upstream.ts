@@ -1,23 +1,31 @@
 /**
- * Makes the upstream attempt for the chosen target and leaves its outcome on the context. The outcome is
- * "opened" (status known, a stream's first chunk in hand) but not yet written, so a routing stage wrapped
- * around this one can still retry or fail over.
+ * One upstream attempt on one target: builds the UpstreamCall from the context and the attempt's own
+ * cancellation and timeouts, and publishes the attempt's events. The outcome is "opened" (status known, a
+ * stream's first chunk in hand) but not yet written, so the routing stage around it (attempt-upstream.ts)
+ * can still retry, fail over or race a hedge.
  */
+import type { Timeouts } from '../config/schema.js';
+import type { Cancellation } from '../http/cancellation.js';
 import { attemptEnd, attemptStart, firstToken, publish, type AttemptEvent } from '../observability/events.js';
-import type { RequestContext, Stage } from './context.js';
-import type { UpstreamCall } from '../providers/provider.js';
+import type { ChatOutcome, EmbeddingsOutcome, UpstreamCall } from '../providers/provider.js';
+import type { Target } from '../routing/catalog.js';
+import type { RequestContext } from './context.js';
 
-function markFirstToken(ctx: RequestContext): () => void {
-  return () => {
-    if (ctx.firstTokenAt !== undefined) return;
-    ctx.firstTokenAt = performance.now();
-    publish(firstToken, ctx);
-  };
+export interface AttemptHooks {
+  /** The attempt's first token, in ms since it started. */
+  onFirstToken(ms: number): void;
+  /** The upstream's status and headers, as soon as they arrive (rate-limit headers on successes). */
+  onResponseHeaders?:
+    ((status: number, headers: Record<string, string | string[] | undefined>) => void) | undefined;
 }
 
-export const callUpstream: Stage = async (ctx, next) => {
-  const target = ctx.target;
-  if (target === undefined) throw new Error('call-upstream needs a target (route stage missing)');
+export async function callTarget(
+  ctx: RequestContext,
+  target: Target,
+  cancel: Cancellation,
+  timeouts: Timeouts,
+  hooks: AttemptHooks,
+): Promise<ChatOutcome | EmbeddingsOutcome> {
   ctx.attempts += 1;
   const event: AttemptEvent = {
     ctx,
@@ -26,17 +34,27 @@ export const callUpstream: Stage = async (ctx, next) => {
     attempt: ctx.attempts,
   };
   publish(attemptStart, event);
-  ctx.upstreamStartedAt = performance.now();
+  const startedAt = performance.now();
+  ctx.upstreamStartedAt ??= startedAt;
   const base = {
     model: target.model,
-    cancel: ctx.clientGone,
-    timeouts: target.timeouts,
+    cancel,
+    timeouts,
     requestId: ctx.id,
     inboundFormat: ctx.format?.name ?? 'openai',
     inboundHeaders: ctx.req.headers,
-    onFirstToken: markFirstToken(ctx),
-  };
+    onFirstToken: () => {
+      const now = performance.now();
+      hooks.onFirstToken(now - startedAt);
+      // A hedge that lost never reaches the client: its first token is not the request's.
+      if (ctx.firstTokenAt !== undefined || cancel.aborted) return;
+      ctx.firstTokenAt = now;
+      publish(firstToken, ctx);
+    },
+    onResponseHeaders: hooks.onResponseHeaders,
+  } as const;
   try {
+    let outcome: ChatOutcome | EmbeddingsOutcome;
     if (ctx.chat !== undefined) {
       const chat = ctx.chat;
       const call: UpstreamCall<typeof chat.body> = {
@@ -45,21 +63,21 @@ export const callUpstream: Stage = async (ctx, next) => {
         inboundBody: chat.inboundBody,
         stream: chat.stream,
       };
-      ctx.outcome = await target.provider.chat(call);
+      outcome = await target.provider.chat(call);
     } else {
       const embeddings = ctx.embeddings!;
-      ctx.outcome = await target.provider.embeddings({
+      outcome = await target.provider.embeddings({
         ...base,
         body: embeddings.body,
         inboundBody: embeddings.body,
         stream: false,
       });
     }
+    publish(attemptEnd, event);
+    return outcome;
   } catch (error) {
     event.error = error;
     publish(attemptEnd, event);
     throw error;
   }
-  publish(attemptEnd, event);
-  return next();
-};
+}

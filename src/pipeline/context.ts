@@ -38,7 +38,12 @@ export class RequestContext {
   requestedModel: string | undefined = undefined;
   /** route */
   model: ModelRoute | undefined = undefined;
+  /** performance.now() by which the client wants its answer (`x-sluice-timeout-ms`), if it said. */
+  deadlineAt: number | undefined = undefined;
+  /** attempt-upstream: the target that answered (or the last one tried) */
   target: Target | undefined = undefined;
+  /** attempt-upstream: what routing did when it was more than one plain attempt (x-sluice-route). */
+  routeLog: string[] | undefined = undefined;
   /** call-upstream */
   attempts = 0;
   outcome: ChatOutcome | EmbeddingsOutcome | undefined = undefined;

@@ -12,5 +12,7 @@ export function gatewayHeaders(ctx: RequestContext, contentType: string): Outgoi
     headers['x-sluice-model'] = ctx.target.model;
     headers['x-sluice-provider'] = ctx.target.provider.name;
   }
+  // What routing did, when it did more than one plain attempt: each target tried or skipped, and why.
+  if (ctx.routeLog !== undefined) headers['x-sluice-route'] = ctx.routeLog.join(', ');
   return headers;
 }

@@ -1,10 +1,28 @@
 /**
- * Resolves the requested model to its route and picks the target. A model the key may not use answers
- * exactly like an unknown one (404 model_not_found, as OpenAI does), so keys cannot probe the catalog.
+ * Resolves the requested model to its route and reads the client's deadline. A model the key may not use
+ * answers exactly like an unknown one (404 model_not_found, as OpenAI does), so keys cannot probe the
+ * catalog. Which target serves the request is decided by attempt-upstream.ts.
  */
 import { GatewayError } from '../errors/gateway-error.js';
-import { pickTarget, type Catalog } from '../routing/catalog.js';
+import type { Catalog } from '../routing/catalog.js';
 import type { Stage } from './context.js';
+
+/** Longest deadline a client may ask for; beyond it the providers' own timeouts govern anyway. */
+const maxDeadlineMs = 24 * 60 * 60 * 1000;
+
+function deadlineOf(value: string | string[] | undefined, startedAt: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value[0] : value;
+  const ms = Number(text);
+  if (text === undefined || !/^\d+$/.test(text.trim()) || ms < 1 || ms > maxDeadlineMs) {
+    throw new GatewayError(
+      'invalid_request',
+      `x-sluice-timeout-ms: expected a whole number of milliseconds from 1 to ${maxDeadlineMs}`,
+      { param: 'x-sluice-timeout-ms' },
+    );
+  }
+  return startedAt + ms;
+}
 
 export function route(catalog: Catalog): Stage {
   return async (ctx, next) => {
@@ -21,7 +39,7 @@ export function route(catalog: Catalog): Stage {
       );
     }
     ctx.model = model;
-    ctx.target = pickTarget(model);
+    ctx.deadlineAt = deadlineOf(ctx.req.headers['x-sluice-timeout-ms'], ctx.startedAt);
     return next();
   };
 }

@@ -34,6 +34,9 @@ export interface UpstreamCall<Body> {
   inboundHeaders: Readonly<Record<string, string | string[] | undefined>>;
   /** Called once when the first token (first content-bearing chunk) arrives. */
   onFirstToken: () => void;
+  /** Called with the upstream's status and headers when they arrive (the router reads rate-limit headers). */
+  onResponseHeaders?:
+    ((status: number, headers: Record<string, string | string[] | undefined>) => void) | undefined;
 }
 
 /**

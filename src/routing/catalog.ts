@@ -1,25 +1,76 @@
 /**
- * The models clients may name and the targets behind each, resolved once from the config to adapters.
- * Picking among several targets is weighted random for now; routing strategies, fallbacks and breakers
- * (docs/routing.md) replace `pickTarget` without touching the stages around it.
+ * The models clients may name and the targets behind each, resolved once from the config to adapters. A
+ * Target carries its live health (breaker, TTFT estimate, limits, in-flight count), which the router reads
+ * to order and skip targets (docs/routing.md).
  */
-import type { ModelConfig, Timeouts } from '../config/schema.js';
+import type { ModelConfig, RoutingConfig, TargetConfig, Timeouts } from '../config/schema.js';
 import type { ProviderAdapter } from '../providers/provider.js';
+import { CircuitBreaker } from '../resilience/circuit-breaker.js';
+import { LatencyTracker } from './latency-tracker.js';
+import type { Candidate, Strategy } from './strategies.js';
+import { TargetLimiter } from './target-limiter.js';
 
-export interface Target {
-  provider: ProviderAdapter;
-  /** The model name sent upstream. */
-  model: string;
-  weight: number;
-  timeouts: Timeouts;
+export class Target implements Candidate {
+  /** `provider/model`: the key of cooldowns and of the target's metrics. */
+  readonly id: string;
+  readonly breaker: CircuitBreaker;
+  readonly latency: LatencyTracker;
+  readonly limiter: TargetLimiter;
+  /** Attempts on this target whose answer is not finished yet (least-busy reads it). */
+  inFlight = 0;
+  /** Set while the target is ejected as a latency outlier (epoch ms). */
+  ejectedUntil = 0;
+
+  constructor(
+    readonly provider: ProviderAdapter,
+    /** The model name sent upstream. */
+    readonly model: string,
+    readonly weight: number,
+    readonly timeouts: Timeouts,
+    /** USD per million tokens (input + output), for the cost strategy; undefined when no price is known. */
+    readonly cost: number | undefined,
+    routing: RoutingConfig,
+    limits: TargetConfig['limits'],
+  ) {
+    this.id = `${provider.name}/${model}`;
+    const b = routing.breaker;
+    this.breaker = new CircuitBreaker({
+      consecutiveFailures: b.consecutive_failures,
+      errorRate: b.error_rate,
+      minRequests: b.min_requests,
+      windowMs: b.window_ms,
+      openMs: b.open_ms,
+      halfOpenRequests: b.half_open_requests,
+    });
+    this.latency = new LatencyTracker(routing.latency.ewma_alpha);
+    this.limiter = new TargetLimiter(limits ?? {});
+  }
+
+  get latencyMs(): number | undefined {
+    return this.latency.ewmaMs;
+  }
+}
+
+export interface HedgingPolicy {
+  /** Fixed threshold; undefined: the first target's p95 TTFT. */
+  thresholdMs: number | undefined;
 }
 
 export interface ModelRoute {
   name: string;
+  strategy: Strategy;
   targets: Target[];
-  totalWeight: number;
+  /** Other model names, tried in order on classified failures. */
+  fallbacks: string[];
+  contextFallbacks: string[];
+  policyFallbacks: string[];
+  hedging: HedgingPolicy | undefined;
   created: number;
 }
+
+type Price = NonNullable<ModelConfig['price']>;
+const costOf = (price: Price | undefined): number | undefined =>
+  price === undefined ? undefined : price.input_per_mtok + price.output_per_mtok;
 
 export class Catalog {
   private readonly byName = new Map<string, ModelRoute>();
@@ -28,17 +79,30 @@ export class Catalog {
     models: readonly ModelConfig[],
     providers: ReadonlyMap<string, { adapter: ProviderAdapter; timeouts: Timeouts }>,
     created: number,
+    routing: RoutingConfig,
   ) {
     for (const m of models) {
       const targets = m.targets.map((t) => {
         const provider = providers.get(t.provider);
         if (provider === undefined) throw new Error(`model ${m.name}: unknown provider ${t.provider}`);
-        return { provider: provider.adapter, model: t.model, weight: t.weight, timeouts: provider.timeouts };
+        return new Target(
+          provider.adapter,
+          t.model,
+          t.weight,
+          provider.timeouts,
+          costOf(t.price ?? m.price),
+          routing,
+          t.limits,
+        );
       });
       this.byName.set(m.name, {
         name: m.name,
+        strategy: m.strategy,
         targets,
-        totalWeight: targets.reduce((sum, t) => sum + t.weight, 0),
+        fallbacks: m.fallbacks,
+        contextFallbacks: m.context_fallbacks,
+        policyFallbacks: m.policy_fallbacks,
+        hedging: m.hedging?.enabled === true ? { thresholdMs: m.hedging.threshold_ms } : undefined,
         created,
       });
     }
@@ -51,15 +115,16 @@ export class Catalog {
   all(): IterableIterator<ModelRoute> {
     return this.byName.values();
   }
-}
 
-export function pickTarget(route: ModelRoute, random: () => number = Math.random): Target {
-  const targets = route.targets;
-  if (targets.length === 1) return targets[0] as Target;
-  let point = random() * route.totalWeight;
-  for (const target of targets) {
-    point -= target.weight;
-    if (point < 0) return target;
+  /** Every target once, for metrics. */
+  *targets(): IterableIterator<Target> {
+    const seen = new Set<Target>();
+    for (const route of this.byName.values()) {
+      for (const target of route.targets) {
+        if (seen.has(target)) continue;
+        seen.add(target);
+        yield target;
+      }
+    }
   }
-  return targets[targets.length - 1] as Target;
 }

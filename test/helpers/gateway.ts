@@ -24,7 +24,14 @@ export async function startGateway(config: Record<string, unknown>): Promise<Tes
     },
   };
   const server = (config['server'] ?? {}) as Record<string, unknown>;
-  const validated = validateConfig({ ...config, server: { host: '127.0.0.1', ...server, port: 0 } });
+  // Tests of one adapter or of error mapping want exactly one attempt per request and no memory between
+  // tests (a 429 in one test must not rest the target for the next); routing tests pass their own.
+  const routing = config['routing'] ?? { max_attempts: 1, cooldowns: false };
+  const validated = validateConfig({
+    ...config,
+    routing,
+    server: { host: '127.0.0.1', ...server, port: 0 },
+  });
   const running = await startServer(validated, { logDestination: destination });
   return {
     ...running,

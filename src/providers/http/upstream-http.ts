@@ -53,7 +53,7 @@ export class UpstreamHttp {
     deadline: AttemptDeadline,
   ): Promise<Dispatcher.ResponseData> {
     try {
-      return await this.pool.request({
+      const response = await this.pool.request({
         path: this.basePath + request.path,
         method: request.method ?? 'POST',
         headers: request.headers,
@@ -63,6 +63,8 @@ export class UpstreamHttp {
         headersTimeout: call.stream ? call.timeouts.ttft_ms : call.timeouts.total_ms,
         bodyTimeout: call.timeouts.idle_ms,
       });
+      call.onResponseHeaders?.(response.statusCode, response.headers);
+      return response;
     } catch (error) {
       deadline.release();
       throw transportError(error, deadline.reason, this.config.name);
