@@ -5,7 +5,8 @@
  *   2. latency p50/p99 at a fixed 1,000 RPS (open loop), and CPU time per request of bare and Sluice
  *   3. time to first token added on streams
  *   4. the cost of translation: an OpenAI client through Sluice to an Anthropic upstream against plain
- *      OpenAI pass-through, non-stream and stream, saturation throughput in interleaved rounds
+ *      OpenAI pass-through, non-stream and stream, and the cost of routing (3 targets, latency strategy)
+ *      against one target; saturation throughput in interleaved rounds
  *   5. RSS of a freshly started Sluice holding 1,000 concurrent slow streams
  * Prints a table and writes bench/results/<time>.json and bench/results/latest.json.
  * BENCH_QUICK=1 shortens every phase (a smoke run; the figures are then noisier).
@@ -75,6 +76,11 @@ function configYaml(fast: string, streaming: string, slow: string, anthropic: st
   return [
     'providers:',
     `  - { name: anthropic, kind: anthropic, base_url: "${anthropic}", api_key: sk-upstream }`,
+    // Three upstream accounts on the same simulator, for the routing phase.
+    ...[1, 2, 3].map(
+      (n) =>
+        `  - { name: fast-${n}, kind: openai-compatible, base_url: "${fast}/v1", api_key: sk-upstream-${n} }`,
+    ),
     `  - { name: fast, kind: openai-compatible, base_url: "${fast}/v1", api_key: sk-upstream }`,
     `  - { name: streaming, kind: openai-compatible, base_url: "${streaming}/v1", api_key: sk-upstream }`,
     `  - { name: slow, kind: openai-compatible, base_url: "${slow}/v1", api_key: sk-upstream, max_connections: 2000 }`,
@@ -83,6 +89,9 @@ function configYaml(fast: string, streaming: string, slow: string, anthropic: st
     '  - { name: bench-stream, targets: [{ provider: streaming, model: gpt-4o-mini }] }',
     '  - { name: bench-slow, targets: [{ provider: slow, model: gpt-4o-mini }] }',
     '  - { name: bench-anthropic, targets: [{ provider: anthropic, model: claude-sonnet-4-5 }] }',
+    '  - name: bench-routed',
+    '    strategy: latency',
+    '    targets: [{ provider: fast-1, model: gpt-4o-mini }, { provider: fast-2, model: gpt-4o-mini }, { provider: fast-3, model: gpt-4o-mini }]',
     'keys:',
     '  - { name: bench, key: sk-bench-key-000000 }',
     '',
@@ -201,6 +210,7 @@ async function main(): Promise<void> {
     translated: chatBodyFor('bench-anthropic'),
     passthrough_stream: chatBodyFor('bench-model', true),
     translated_stream: chatBodyFor('bench-anthropic', true),
+    routed_latency_3_targets: chatBodyFor('bench-routed'),
   } as const;
   type TranslationCase = keyof typeof translationCases;
   const translationOrder = Object.keys(translationCases) as TranslationCase[];
@@ -288,6 +298,10 @@ async function main(): Promise<void> {
       translationRps.translated_stream / translationRps.passthrough_stream,
       3,
     ),
+    routed_3_targets_latency_vs_single_target_throughput: round(
+      translationRps.routed_latency_3_targets / translationRps.passthrough,
+      3,
+    ),
     streams_1000: {
       opened: held.opened,
       completed: held.completed,
@@ -333,6 +347,11 @@ async function main(): Promise<void> {
       'translation, OpenAI client (req/s)',
       `non-stream: to OpenAI ${result.translation_rps['passthrough']} · to Anthropic ${result.translation_rps['translated']}; stream: ${result.translation_rps['passthrough_stream']} · ${result.translation_rps['translated_stream']}`,
       `translated/pass-through ${result.translated_vs_passthrough_throughput} · stream ${result.translated_vs_passthrough_stream_throughput}`,
+    ],
+    [
+      'routing, 3 targets, latency strategy (req/s)',
+      `1 target ${result.translation_rps['passthrough']} · 3 targets ${result.translation_rps['routed_latency_3_targets']}`,
+      `3 targets/1 target ${result.routed_3_targets_latency_vs_single_target_throughput}`,
     ],
     [
       'RSS, 1000 concurrent streams (MB)',
