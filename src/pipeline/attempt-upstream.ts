@@ -19,7 +19,7 @@ import { classifyFailure, type FailureClass } from '../routing/failure-class.js'
 import { RoutePlan, type Failure } from '../routing/route-plan.js';
 import type { Router } from '../routing/router.js';
 import type { TargetLease } from '../routing/target-limiter.js';
-import { callTarget } from './call-upstream.js';
+import { callTarget, type AttemptHooks } from './call-upstream.js';
 import type { RequestContext, Stage } from './context.js';
 import { toGatewayError } from './handle-errors.js';
 
@@ -101,13 +101,13 @@ export function attemptUpstream(router: Router, catalog: Catalog): Stage {
   /** Takes the target's breaker slot and limit; undefined (and logged) when either refuses. */
   function acquire(ctx: RequestContext, plan: RoutePlan, target: Target): TargetLease | undefined {
     if (!target.breaker.tryAcquire()) {
-      plan.skipped.push({ target, reason: 'breaker-open' });
+      plan.skip(target, 'breaker-open');
       return undefined;
     }
-    const lease = target.limiter.tryAcquire(estimateTokens(ctx));
+    const lease = target.limiter.tryAcquire(target.limiter.limited ? estimateTokens(ctx) : 0);
     if (lease === undefined) {
       target.breaker.release();
-      plan.skipped.push({ target, reason: 'at-limit' });
+      plan.skip(target, 'at-limit');
       return undefined;
     }
     target.inFlight++;
@@ -115,12 +115,25 @@ export function attemptUpstream(router: Router, catalog: Catalog): Stage {
   }
 
   function start(ctx: RequestContext, attempt: Attempt): Promise<Outcome> {
-    const { target, model } = attempt;
+    const target = attempt.target;
     ctx.target = target;
-    return callTarget(ctx, target, attempt.cancel, timeoutsFor(target, ctx.deadlineAt, performance.now()), {
-      onFirstToken: (ms) => router.observeTtft(model, target, ms, Date.now()),
-      onResponseHeaders: (status, headers) => router.onResponseHeaders(target, status, headers),
-    });
+    const timeouts =
+      ctx.deadlineAt === undefined ? target.timeouts : timeoutsFor(target, ctx.deadlineAt, performance.now());
+    return callTarget(ctx, target, attempt.cancel, timeouts, hooksOf(attempt.model, target));
+  }
+
+  // One set of hooks per (model, target), made once: the request path allocates no closures for them.
+  const hooks = new WeakMap<Target, AttemptHooks>();
+  function hooksOf(model: ModelRoute, target: Target): AttemptHooks {
+    let made = hooks.get(target);
+    if (made === undefined) {
+      made = {
+        onFirstToken: (ms) => router.observeTtft(model, target, ms, Date.now()),
+        onResponseHeaders: (status, headers) => router.onResponseHeaders(target, status, headers),
+      };
+      hooks.set(target, made);
+    }
+    return made;
   }
 
   /** An attempt that failed or was abandoned before answering. */

@@ -36,43 +36,35 @@ export async function callTarget(
   publish(attemptStart, event);
   const startedAt = performance.now();
   ctx.upstreamStartedAt ??= startedAt;
-  const base = {
+  const onFirstToken = (): void => {
+    const now = performance.now();
+    hooks.onFirstToken(now - startedAt);
+    // A hedge that lost never reaches the client: its first token is not the request's.
+    if (ctx.firstTokenAt !== undefined || cancel.aborted) return;
+    ctx.firstTokenAt = now;
+    publish(firstToken, ctx);
+  };
+  const chat = ctx.chat;
+  const body = chat !== undefined ? chat.body : ctx.embeddings!.body;
+  // One object literal of a fixed shape (no spreads): this runs for every attempt.
+  const call: UpstreamCall<typeof body> = {
+    body,
+    inboundBody: chat !== undefined ? chat.inboundBody : body,
     model: target.model,
+    stream: chat !== undefined && chat.stream,
     cancel,
     timeouts,
     requestId: ctx.id,
     inboundFormat: ctx.format?.name ?? 'openai',
     inboundHeaders: ctx.req.headers,
-    onFirstToken: () => {
-      const now = performance.now();
-      hooks.onFirstToken(now - startedAt);
-      // A hedge that lost never reaches the client: its first token is not the request's.
-      if (ctx.firstTokenAt !== undefined || cancel.aborted) return;
-      ctx.firstTokenAt = now;
-      publish(firstToken, ctx);
-    },
+    onFirstToken,
     onResponseHeaders: hooks.onResponseHeaders,
-  } as const;
+  };
   try {
-    let outcome: ChatOutcome | EmbeddingsOutcome;
-    if (ctx.chat !== undefined) {
-      const chat = ctx.chat;
-      const call: UpstreamCall<typeof chat.body> = {
-        ...base,
-        body: chat.body,
-        inboundBody: chat.inboundBody,
-        stream: chat.stream,
-      };
-      outcome = await target.provider.chat(call);
-    } else {
-      const embeddings = ctx.embeddings!;
-      outcome = await target.provider.embeddings({
-        ...base,
-        body: embeddings.body,
-        inboundBody: embeddings.body,
-        stream: false,
-      });
-    }
+    const outcome =
+      chat !== undefined
+        ? await target.provider.chat(call as UpstreamCall<typeof chat.body>)
+        : await target.provider.embeddings(call as UpstreamCall<NonNullable<typeof ctx.embeddings>['body']>);
     publish(attemptEnd, event);
     return outcome;
   } catch (error) {

@@ -5,6 +5,9 @@
  * next target; when a model's targets are exhausted, its only failing target may be retried once (the stage
  * applies backoff and the retry budget). Fallback models' own fallbacks are not followed, so there are no
  * cycles and the walk is bounded by the config.
+ *
+ * Hot path: a request that succeeds on its first target allocates the plan object and nothing else (the
+ * single-target order is the model's own array, lists are walked by index, the rest is made on demand).
  */
 import type { ModelRoute, Target } from './catalog.js';
 import type { FailureClass } from './failure-class.js';
@@ -20,14 +23,19 @@ export interface Failure {
   target: Target;
 }
 
+const none: readonly Skipped[] = [];
+
 export class RoutePlan {
-  readonly skipped: Skipped[] = [];
+  /** Targets passed over and why; shared empty array until the first skip. */
+  skipped: Skipped[] = none as Skipped[];
   /** The model of the target `next` returned last. */
   model: ModelRoute;
-  private queue: Target[];
-  private fallbacks: string[];
+  private queue: readonly Target[];
+  private at = 0;
+  private fallbacks: readonly string[];
+  private fallbackAt = 0;
   private list: 'fallbacks' | 'context' | 'policy' = 'fallbacks';
-  private readonly visited = new Set<string>();
+  private visited: Set<string> | undefined;
   private sameTargetRetries = 0;
 
   constructor(
@@ -37,19 +45,23 @@ export class RoutePlan {
   ) {
     this.model = primary;
     this.queue = router.order(primary);
-    this.fallbacks = primary.fallbacks.slice();
-    this.visited.add(primary.name);
+    this.fallbacks = primary.fallbacks;
+  }
+
+  skip(target: Target, reason: SkipReason): void {
+    if (this.skipped === none) this.skipped = [];
+    this.skipped.push({ target, reason });
   }
 
   /** The next target to try after `failure` (none on the first call), or undefined when none is left. */
   next(failure?: Failure, now: number = Date.now()): Target | undefined {
     if (failure !== undefined) this.steer(failure.cls);
     for (;;) {
-      while (this.queue.length > 0) {
-        const target = this.queue.shift() as Target;
+      while (this.at < this.queue.length) {
+        const target = this.queue[this.at++] as Target;
         const reason = this.router.unavailable(target, now);
         if (reason === undefined) return target;
-        this.skipped.push({ target, reason });
+        this.skip(target, reason);
       }
       if (
         failure !== undefined &&
@@ -64,25 +76,30 @@ export class RoutePlan {
         this.sameTargetRetries++;
         return failure.target;
       }
-      const name = this.fallbacks.shift();
-      if (name === undefined) return undefined;
+      if (this.fallbackAt >= this.fallbacks.length) return undefined;
+      const name = this.fallbacks[this.fallbackAt++] as string;
+      const visited = (this.visited ??= new Set([this.primary.name]));
       const model = this.lookup(name);
-      if (model === undefined || this.visited.has(name)) continue;
-      this.visited.add(name);
+      if (model === undefined || visited.has(name)) continue;
+      visited.add(name);
       this.model = model;
       this.queue = this.router.order(model);
+      this.at = 0;
     }
   }
 
   private steer(cls: FailureClass): void {
-    if (cls === 'context_window' && this.list !== 'context') {
-      this.list = 'context';
-      this.queue = [];
-      this.fallbacks = this.primary.contextFallbacks.slice();
-    } else if (cls === 'content_policy' && this.list !== 'policy') {
-      this.list = 'policy';
-      this.queue = [];
-      this.fallbacks = this.primary.policyFallbacks.slice();
-    }
+    if (cls === 'context_window' && this.list !== 'context')
+      this.switchTo('context', this.primary.contextFallbacks);
+    else if (cls === 'content_policy' && this.list !== 'policy')
+      this.switchTo('policy', this.primary.policyFallbacks);
+  }
+
+  private switchTo(list: 'context' | 'policy', fallbacks: readonly string[]): void {
+    this.list = list;
+    this.queue = [];
+    this.at = 0;
+    this.fallbacks = fallbacks;
+    this.fallbackAt = 0;
   }
 }

@@ -46,9 +46,9 @@ export class Router {
   }
 
   /** The model's targets in the order its strategy prefers for this request. */
-  order(model: ModelRoute): Target[] {
+  order(model: ModelRoute): readonly Target[] {
     const targets = model.targets;
-    if (targets.length === 1) return [targets[0] as Target];
+    if (targets.length === 1) return targets;
     return orderCandidates(model.strategy, targets, this.random);
   }
 

@@ -46,7 +46,8 @@ const NOOP_LEASE: TargetLease = Object.freeze({ release(): void {} });
 
 export class TargetLimiter {
   private readonly now: () => number;
-  private readonly limited: boolean;
+  /** Whether any limit is set (the request path skips estimating tokens otherwise). */
+  readonly limited: boolean;
   /** ms of TAT per request (rpm) and per token (tpm); 0 = no such limit. */
   private readonly requestInterval: number;
   private readonly tokenInterval: number;
