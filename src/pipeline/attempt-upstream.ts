@@ -1,8 +1,9 @@
 /**
  * Routing around the upstream attempt: picks targets in the model's strategy order, skips those cooling
  * down, ejected or behind an open breaker, retries and fails over on classified failures within
- * `routing.max_attempts`, the provider's retry budget and the client's deadline, and races a hedge when
- * the model asks for one. Then it runs the rest of the pipeline (respond) and settles what the answer
+ * `routing.max_attempts`, the retry budgets (the provider's for a retry on it, the model's for a failover
+ * to another of its targets; taking a fallback model is not charged) and the client's deadline, and races
+ * a hedge when the model asks for one. Then it runs the rest of the pipeline (respond) and settles what the answer
  * taught: breaker verdicts, in-flight counts, target limits. docs/routing.md tells the rules.
  *
  * Only failures before the first byte reached the client are retried (adapters resolve once a stream's
@@ -203,76 +204,96 @@ export function attemptUpstream(router: Router, catalog: Catalog): Stage {
     let attempt: Attempt | undefined;
     let outcome: Outcome | undefined;
     let retries = 0;
+    /** The model whose failover budget has counted this request (the primary, then each fallback taken). */
+    let budgetedModel: ModelRoute | undefined;
 
-    while (outcome === undefined) {
-      const now = performance.now();
-      const target = plan.next(failure, Date.now());
-      if (target === undefined) throw lastError ?? nothingAvailable(plan, router, Date.now());
-      if (ctx.attempts >= maxAttempts) throw lastError as GatewayError;
-      const provider = target.provider.name;
-      const sameProvider = failure !== undefined && failure.target.provider.name === provider;
-      let delay = 0;
-      if (!sameProvider) {
-        router.budget(provider).recordRequest();
-      } else {
-        // A retry on the provider that just failed: bounded by its budget, spread by full jitter.
-        if (!router.budget(provider).tryAcquire()) {
-          publish(routeDecision, { ctx, decision: 'budget-exhausted', provider, model: target.model });
-          log(ctx, `${target.id}:retry-budget-exhausted`);
-          throw lastError as GatewayError;
+    try {
+      while (outcome === undefined) {
+        const now = performance.now();
+        const target = plan.next(failure, Date.now());
+        if (target === undefined) throw lastError ?? nothingAvailable(plan, router, Date.now());
+        if (ctx.attempts >= maxAttempts) throw lastError as GatewayError;
+        const provider = target.provider.name;
+        const sameProvider = failure !== undefined && failure.target.provider.name === provider;
+        const failover = failure !== undefined && !sameProvider && budgetedModel === plan.model;
+        if (budgetedModel !== plan.model) {
+          router.failoverBudget(plan.model.name).recordRequest();
+          budgetedModel = plan.model;
         }
-        delay = fullJitterDelay(++retries, backoffBase, backoffMax, router.random);
-      }
-      if (ctx.deadlineAt !== undefined && failure !== undefined) {
-        // Skip what could not finish in time: the wait plus the target's usual time to first token.
-        const needed = delay + (target.latency.ewmaMs ?? 0);
-        if (ctx.deadlineAt - now <= needed) {
-          log(ctx, `${target.id}:skipped(deadline)`);
-          throw lastError as GatewayError;
-        }
-      }
-      if (delay > 0) await sleep(delay, ctx.clientGone);
-      const lease = acquire(ctx, plan, target);
-      if (lease === undefined) continue;
-      if (failure !== undefined) {
-        publish(routeDecision, {
-          ctx,
-          decision: plan.model === model ? 'retry' : 'fallback',
-          provider,
-          model: target.model,
-        });
-      }
-      const current: Attempt = { target, model: plan.model, lease, cancel: ctx.clientGone };
-      try {
-        const hedging = plan.model.hedging;
-        const threshold =
-          hedging !== undefined && ctx.attempts === 0
-            ? (hedging.thresholdMs ?? target.latency.p95Ms())
-            : undefined;
-        if (threshold !== undefined) {
-          current.cancel = childOf(ctx.clientGone);
-          const won = await hedged(ctx, plan, current, threshold);
-          attempt = won.attempt;
-          outcome = won.outcome;
+        let delay = 0;
+        if (!sameProvider) {
+          // Another target of the same model after a failure: bounded by the model's failover budget, so a
+          // model whose targets are all down sees ~1.2x the client traffic, not one attempt per target.
+          if (failover && !router.failoverBudget(plan.model.name).tryAcquire()) {
+            publish(routeDecision, { ctx, decision: 'budget-exhausted', provider, model: target.model });
+            log(ctx, `${target.id}:retry-budget-exhausted`);
+            throw lastError as GatewayError;
+          }
+          router.budget(provider).recordRequest();
         } else {
-          outcome = await start(ctx, current);
-          attempt = current;
+          // A retry on the provider that just failed: bounded by its budget, spread by full jitter.
+          if (!router.budget(provider).tryAcquire()) {
+            publish(routeDecision, { ctx, decision: 'budget-exhausted', provider, model: target.model });
+            log(ctx, `${target.id}:retry-budget-exhausted`);
+            throw lastError as GatewayError;
+          }
+          delay = fullJitterDelay(++retries, backoffBase, backoffMax, router.random);
         }
-      } catch (thrown) {
-        const error = toGatewayError(thrown);
-        const cls: FailureClass = classifyFailure(error);
-        abandon(current);
-        if (cls === 'cancelled') {
-          target.breaker.release();
-          throw error;
+        if (ctx.deadlineAt !== undefined && failure !== undefined) {
+          // Skip what could not finish in time: the wait plus the target's usual time to first token.
+          const needed = delay + (target.latency.ewmaMs ?? 0);
+          if (ctx.deadlineAt - now <= needed) {
+            log(ctx, `${target.id}:skipped(deadline)`);
+            throw lastError as GatewayError;
+          }
         }
-        router.onFailure(target, cls, error, Date.now());
-        log(ctx, `${target.id}:${error.upstream?.status ?? error.kind}`);
-        lastError = error;
-        // A client error is the request's own fault: no other target or model would answer it better.
-        if (cls === 'client') throw error;
-        failure = { cls, target };
+        if (delay > 0) await sleep(delay, ctx.clientGone);
+        const lease = acquire(ctx, plan, target);
+        if (lease === undefined) continue;
+        if (failure !== undefined) {
+          publish(routeDecision, {
+            ctx,
+            decision: plan.model === model ? 'retry' : 'fallback',
+            provider,
+            model: target.model,
+          });
+        }
+        const current: Attempt = { target, model: plan.model, lease, cancel: ctx.clientGone };
+        try {
+          const hedging = plan.model.hedging;
+          const threshold =
+            hedging !== undefined && ctx.attempts === 0
+              ? (hedging.thresholdMs ?? target.latency.p95Ms())
+              : undefined;
+          if (threshold !== undefined) {
+            current.cancel = childOf(ctx.clientGone);
+            const won = await hedged(ctx, plan, current, threshold);
+            attempt = won.attempt;
+            outcome = won.outcome;
+          } else {
+            outcome = await start(ctx, current);
+            attempt = current;
+          }
+        } catch (thrown) {
+          const error = toGatewayError(thrown);
+          const cls: FailureClass = classifyFailure(error);
+          abandon(current);
+          if (cls === 'cancelled') {
+            target.breaker.release();
+            throw error;
+          }
+          router.onFailure(target, cls, error, Date.now());
+          log(ctx, `${target.id}:${error.upstream?.status ?? error.kind}`);
+          lastError = error;
+          // A client error is the request's own fault: no other target or model would answer it better.
+          if (cls === 'client') throw error;
+          failure = { cls, target };
+        }
       }
+    } catch (error) {
+      // The error answer's x-sluice-route shows what was passed over too.
+      for (const skip of plan.skipped) log(ctx, `${skip.target.id}:skipped(${skip.reason})`);
+      throw error;
     }
 
     const won = attempt as Attempt;

@@ -3,8 +3,9 @@
  * cannot take it now, then the fallback models in order. A failure steers the walk: a context-window error
  * switches to `context_fallbacks`, a policy refusal to `policy_fallbacks`, anything retryable goes on to the
  * next target; when a model's targets are exhausted, its only failing target may be retried once (the stage
- * applies backoff and the retry budget). Fallback models' own fallbacks are not followed, so there are no
- * cycles and the walk is bounded by the config.
+ * applies backoff and the retry budget), except after a timeout when a fallback model is left: a target
+ * that hung once would likely eat the whole timeout again. Fallback models' own fallbacks are not followed,
+ * so there are no cycles and the walk is bounded by the config.
  *
  * Hot path: a request that succeeds on its first target allocates the plan object and nothing else (the
  * single-target order is the model's own array, lists are walked by index, the rest is made on demand).
@@ -68,6 +69,8 @@ export class RoutePlan {
         this.sameTargetRetries === 0 &&
         failure.cls !== 'auth' &&
         failure.cls !== 'rate_limited' &&
+        // A timed-out target would likely eat the whole timeout again: take the fallback instead.
+        !(failure.cls === 'timeout' && this.fallbackAt < this.fallbacks.length) &&
         this.list === 'fallbacks' &&
         this.model.targets.length === 1 &&
         this.model.targets[0] === failure.target &&

@@ -23,6 +23,7 @@ const sickness = new Set<FailureClass>(['overloaded', 'server', 'timeout', 'conn
 
 export class Router {
   private readonly budgets = new Map<string, RetryBudget>();
+  private readonly failoverBudgets = new Map<string, RetryBudget>();
 
   constructor(
     readonly config: RoutingConfig,
@@ -32,7 +33,20 @@ export class Router {
 
   /** The provider's retry budget (made on first use). */
   budget(provider: string): RetryBudget {
-    let budget = this.budgets.get(provider);
+    return this.budgetIn(this.budgets, provider);
+  }
+
+  /**
+   * The model's budget for failing over to another of its targets (made on first use). A failover is a
+   * second upstream attempt for one client request as much as a retry is: without this budget a model
+   * whose n targets are all down would send n attempts per request, whatever the providers' budgets say.
+   */
+  failoverBudget(model: string): RetryBudget {
+    return this.budgetIn(this.failoverBudgets, model);
+  }
+
+  private budgetIn(budgets: Map<string, RetryBudget>, key: string): RetryBudget {
+    let budget = budgets.get(key);
     if (budget === undefined) {
       const r = this.config.retry;
       budget = new RetryBudget({
@@ -40,7 +54,7 @@ export class Router {
         minPerSecond: r.budget_min_per_second,
         windowMs: r.budget_window_ms,
       });
-      this.budgets.set(provider, budget);
+      budgets.set(key, budget);
     }
     return budget;
   }

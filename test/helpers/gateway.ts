@@ -1,6 +1,7 @@
 /** Starts a real gateway on a loopback port for a test, with its log lines captured. */
 import { validateConfig } from '../../src/config/load.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import type { CooldownStore } from '../../src/state/index.js';
 
 export interface TestGateway extends RunningServer {
   /** Parsed JSON log lines written so far. */
@@ -10,7 +11,18 @@ export interface TestGateway extends RunningServer {
   close(): Promise<void>;
 }
 
-export async function startGateway(config: Record<string, unknown>): Promise<TestGateway> {
+export interface TestGatewayOptions {
+  /**
+   * A cooldown store of the test's own (e.g. createCooldownStore(state, { prefix }) on a prefix no other
+   * test uses); the gateway closes it. Default: the one the config's state backend names.
+   */
+  cooldowns?: CooldownStore;
+}
+
+export async function startGateway(
+  config: Record<string, unknown>,
+  options: TestGatewayOptions = {},
+): Promise<TestGateway> {
   const raw: string[] = [];
   const logs: Record<string, unknown>[] = [];
   const destination = {
@@ -32,7 +44,10 @@ export async function startGateway(config: Record<string, unknown>): Promise<Tes
     routing,
     server: { host: '127.0.0.1', ...server, port: 0 },
   });
-  const running = await startServer(validated, { logDestination: destination });
+  const running = await startServer(validated, {
+    logDestination: destination,
+    ...(options.cooldowns === undefined ? {} : { cooldowns: options.cooldowns }),
+  });
   return {
     ...running,
     logs,
