@@ -8,9 +8,11 @@ import { startSimulator, type SimulatorHandle } from '../src/simulator/server.js
 import type { CooldownStore } from '../src/state/index.js';
 import { startGateway, upstream, waitFor, type TestGateway } from './helpers/gateway.js';
 import { sharedRoutingCases } from './helpers/routing-cases.js';
+import { routingScenarios } from './helpers/routing-scenarios.js';
 import { chat, redisBackend, redisUrl } from './helpers/routing.js';
 
 sharedRoutingCases(redisBackend());
+routingScenarios(redisBackend);
 
 describe('cooldowns shared through Redis between two gateways', () => {
   const backend = redisBackend();
