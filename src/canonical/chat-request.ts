@@ -11,6 +11,7 @@
  */
 import { GatewayError } from '../errors/gateway-error.js';
 import type { ChatRequestBody, ReasoningBlock, ToolCall } from './chat.js';
+import { isObject, type Json } from './json.js';
 
 export type ImageSource = { kind: 'url'; url: string } | { kind: 'base64'; mediaType: string; data: string };
 
@@ -88,8 +89,6 @@ export function unsupported(feature: string, provider: string, param?: string): 
   });
 }
 
-type Json = Record<string, unknown>;
-
 /**
  * Names a content part the canonical shape has no place for. The Anthropic inbound format keeps its blocks
  * without an equivalent as `anthropic_<block type>` parts, so the refusal names what the client sent.
@@ -109,9 +108,6 @@ export function toolFeature(type: unknown): string {
     ? `the Anthropic server tool "${name.slice(10)}"`
     : `tool type "${name}"`;
 }
-
-const isObject = (value: unknown): value is Json =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 function invalid(param: string, message: string): GatewayError {
   return new GatewayError('invalid_request', `${param}: ${message}`, { param });

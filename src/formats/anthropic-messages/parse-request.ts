@@ -12,11 +12,7 @@ import type { ChatRequestBody } from '../../canonical/chat.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { unsupportedMarker } from '../../canonical/chat-request.js';
 import type { ParsedChatRequest } from '../chat-format.js';
-
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
+import { isObject, type Json } from '../../canonical/json.js';
 
 function typeName(value: unknown): string {
   if (value === null) return 'null';

@@ -6,11 +6,7 @@
  */
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { ErrorBodyReader } from '../http/upstream-errors.js';
-
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
+import { isObject } from '../../canonical/json.js';
 
 export const readAnthropicError: ErrorBodyReader = (body) => {
   try {

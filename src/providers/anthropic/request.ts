@@ -28,11 +28,7 @@ import {
   type Message,
 } from '../../canonical/chat-request.js';
 import { GatewayError } from '../../errors/gateway-error.js';
-
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
+import { isObject, type Json } from '../../canonical/json.js';
 
 export const defaultMaxTokens = 4096;
 

@@ -11,11 +11,8 @@ import type {
 } from '../../canonical/chat.js';
 import type { Usage } from '../../canonical/usage.js';
 import { GatewayError } from '../../errors/gateway-error.js';
-
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
+import { isObject, type Json } from '../../canonical/json.js';
+import { parseJsonBody } from '../http/upstream-http.js';
 
 /**
  * Anthropic stop_reason → OpenAI finish_reason. pause_turn (a server tool paused a long turn) ends this
@@ -66,14 +63,7 @@ export function chatResponseFromAnthropic(
   provider: string,
   options: ResponseOptions,
 ): ChatResponse {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw new GatewayError('upstream_error', `provider ${provider} answered with invalid JSON`, {
-      cause: error,
-    });
-  }
+  const parsed = parseJsonBody(body, provider);
   if (!isObject(parsed) || !Array.isArray(parsed['content'])) {
     throw new GatewayError('upstream_error', `provider ${provider} answered without content`);
   }

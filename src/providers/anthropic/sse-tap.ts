@@ -7,11 +7,7 @@
  */
 import type { Usage } from '../../canonical/usage.js';
 import { usageFromAnthropic } from './response.js';
-
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
+import { isObject, type Json } from '../../canonical/json.js';
 
 // An incomplete line longer than this is content, never an event name or a usage line: stop carrying it.
 const maxCarry = 256 * 1024;

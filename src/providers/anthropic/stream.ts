@@ -11,11 +11,7 @@ import { sseDecoder } from '../http/sse-decoder.js';
 import type { StreamDecoder } from '../http/translated-stream.js';
 import { streamErrorOf } from './errors.js';
 import { finishOf, usageFromAnthropic } from './response.js';
-
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
+import { isObject, type Json } from '../../canonical/json.js';
 
 type Block =
   | { kind: 'text' }

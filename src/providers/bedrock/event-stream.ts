@@ -13,6 +13,7 @@ import type { FinishReason, StreamPart } from '../../canonical/chat.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { StreamDecoder } from '../http/translated-stream.js';
 import { finishOf, isObject, usageFromConverse } from './response.js';
+import { type Json } from '../../canonical/json.js';
 
 /** Smallest message: prelude plus the message CRC, no headers and no payload. */
 const minimumMessageBytes = 16;
@@ -267,8 +268,6 @@ export function converseStreamDecoder(id: string, model: string, provider: strin
     },
   };
 }
-
-type Json = Record<string, unknown>;
 
 function indexOf(event: Json): number {
   const index = event['contentBlockIndex'];

@@ -29,11 +29,7 @@ import {
   type ReasoningRequest,
 } from '../../canonical/chat-request.js';
 import { GatewayError } from '../../errors/gateway-error.js';
-
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
+import { isObject, type Json } from '../../canonical/json.js';
 
 const imageFormats: Record<string, string> = {
   'image/png': 'png',

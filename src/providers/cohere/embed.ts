@@ -9,8 +9,7 @@ import { unsupported } from '../../canonical/chat-request.js';
 import type { EmbeddingsRequestBody, EmbeddingsResponse } from '../../canonical/embeddings.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { isObject } from './response.js';
-
-type Json = Record<string, unknown>;
+import { type Json } from '../../canonical/json.js';
 
 const inputTypes = new Set(['search_document', 'search_query', 'classification', 'clustering']);
 

@@ -13,8 +13,7 @@ import {
   type ImageSource,
   type Message,
 } from '../../canonical/chat-request.js';
-
-type Json = Record<string, unknown>;
+import { type Json } from '../../canonical/json.js';
 
 function imageUrl(source: ImageSource): string {
   return source.kind === 'url' ? source.url : `data:${source.mediaType};base64,${source.data}`;

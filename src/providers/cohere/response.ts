@@ -8,11 +8,8 @@
 import type { ChatChoice, ChatResponse, FinishReason, ReasoningBlock } from '../../canonical/chat.js';
 import type { Usage } from '../../canonical/usage.js';
 import { GatewayError } from '../../errors/gateway-error.js';
-
-type Json = Record<string, unknown>;
-
-export const isObject = (value: unknown): value is Json =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
+import { isObject } from '../../canonical/json.js';
+export { isObject } from '../../canonical/json.js';
 
 /** Cohere's finish reasons; TIMEOUT (the generation hit Cohere's own time limit) is a provider failure. */
 export function finishFromCohere(value: unknown): FinishReason {

@@ -10,8 +10,7 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import { sseDecoder } from '../http/sse-decoder.js';
 import type { StreamDecoder } from '../http/translated-stream.js';
 import { finishFromCohere, isObject, usageFromCohere } from './response.js';
-
-type Json = Record<string, unknown>;
+import { type Json } from '../../canonical/json.js';
 
 /** `delta.message` of an event, or {} when absent. */
 function deltaMessage(event: Json): Json {

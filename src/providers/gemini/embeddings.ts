@@ -13,8 +13,7 @@ import type { EmbeddingsRequestBody, EmbeddingsResponse } from '../../canonical/
 import { unsupported } from '../../canonical/chat-request.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { isObject } from './response.js';
-
-type Json = Record<string, unknown>;
+import { type Json } from '../../canonical/json.js';
 
 export interface GeminiEmbeddingsRequest {
   body: Json;

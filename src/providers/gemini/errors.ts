@@ -13,11 +13,7 @@
 import type { Dispatcher } from 'undici';
 import type { GatewayError } from '../../errors/gateway-error.js';
 import { upstreamHttpError, type ProviderErrorDetail } from '../http/upstream-errors.js';
-
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
+import { isObject } from '../../canonical/json.js';
 
 // An error body is read for its message only; a larger one is cut rather than buffered whole.
 const maxErrorBodyBytes = 64 * 1024;

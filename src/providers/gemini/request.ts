@@ -30,8 +30,7 @@ import {
   type ReasoningRequest,
 } from '../../canonical/chat-request.js';
 import { GatewayError } from '../../errors/gateway-error.js';
-
-type Json = Record<string, unknown>;
+import { type Json } from '../../canonical/json.js';
 
 export interface GeminiPart {
   text?: string;

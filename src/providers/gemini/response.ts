@@ -12,11 +12,8 @@ import type {
 } from '../../canonical/chat.js';
 import type { Usage } from '../../canonical/usage.js';
 import { GatewayError } from '../../errors/gateway-error.js';
-
-type Json = Record<string, unknown>;
-
-export const isObject = (value: unknown): value is Json =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
+import { isObject, type Json } from '../../canonical/json.js';
+export { isObject } from '../../canonical/json.js';
 
 export interface GeminiAnswerOptions {
   provider: string;

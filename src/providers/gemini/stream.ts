@@ -25,8 +25,7 @@ import {
   usageFromGemini,
   type GeminiAnswerOptions,
 } from './response.js';
-
-type Json = Record<string, unknown>;
+import { type Json } from '../../canonical/json.js';
 
 interface ChoiceState {
   reasoningOpen: boolean;

@@ -99,18 +99,22 @@ export class UpstreamHttp {
 
   /** Reads and parses a whole JSON answer; a body that is not JSON is the provider's fault (502). */
   async readJson(response: Dispatcher.ResponseData, deadline: AttemptDeadline): Promise<unknown> {
-    const body = await this.readBody(response, deadline);
-    try {
-      return JSON.parse(body.toString('utf8'));
-    } catch (error) {
-      throw new GatewayError('upstream_error', `provider ${this.config.name} answered with invalid JSON`, {
-        cause: error,
-      });
-    }
+    return parseJsonBody(await this.readBody(response, deadline), this.config.name);
   }
 
   close(): Promise<void> {
     return this.pool.close();
+  }
+}
+
+/** Parses an upstream's JSON answer; a body that is not JSON is the provider's fault (502). */
+export function parseJsonBody(body: Buffer, provider: string): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new GatewayError('upstream_error', `provider ${provider} answered with invalid JSON`, {
+      cause: error,
+    });
   }
 }
 

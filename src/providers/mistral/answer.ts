@@ -6,11 +6,7 @@
  * A whole answer is checked with two byte searches and only parsed when one of them hits; a stream is
  * rewritten on the fly (the `"model_length"` token), holding back at most a few bytes across chunks.
  */
-
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
+import { isObject } from '../../canonical/json.js';
 
 // Inside a JSON string a quote is escaped, so an unescaped `"model_length"` is a value, not content text.
 const modelLength = Buffer.from('"model_length"');

@@ -6,11 +6,7 @@
  * Reference: https://docs.mistral.ai/api/#tag/chat/operation/chat_completion_v1_chat_completions_post
  */
 import { unsupported } from '../../canonical/chat-request.js';
-
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
+import { isObject, type Json } from '../../canonical/json.js';
 
 const present = (value: unknown): boolean => value !== undefined && value !== null;
 

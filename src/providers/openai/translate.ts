@@ -10,11 +10,8 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import type { Usage } from '../../canonical/usage.js';
 import { sseDecoder } from '../http/sse-decoder.js';
 import type { StreamDecoder } from '../http/translated-stream.js';
-
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
+import { isObject, type Json } from '../../canonical/json.js';
+import { parseJsonBody } from '../http/upstream-http.js';
 
 /** Anthropic-style thinking budgets → OpenAI's effort levels (OpenAI has no budget in tokens). */
 function effortFor(budget: number): 'low' | 'medium' | 'high' {
@@ -121,14 +118,7 @@ function upstreamFailure(provider: string, error: unknown): GatewayError {
 }
 
 export function chatResponseFromOpenAI(body: Buffer, provider: string): ChatResponse {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw new GatewayError('upstream_error', `provider ${provider} answered with invalid JSON`, {
-      cause: error,
-    });
-  }
+  const parsed = parseJsonBody(body, provider);
   if (!isObject(parsed) || !Array.isArray(parsed['choices'])) {
     throw new GatewayError('upstream_error', `provider ${provider} answered without choices`);
   }
