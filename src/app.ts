@@ -26,7 +26,6 @@ import { readBody } from './pipeline/read-body.js';
 import { respond } from './pipeline/respond.js';
 import { route } from './pipeline/route.js';
 import type { ProviderAdapter } from './providers/provider.js';
-import { createProvider } from './providers/registry.js';
 import { Catalog } from './routing/catalog.js';
 import { Router } from './routing/router.js';
 import type { CooldownStore } from './state/cooldowns.js';
@@ -38,6 +37,12 @@ export interface GatewayOptions {
   logDestination?: DestinationStream;
   /** Shared cooldowns (the state backend's); default: in process. The gateway closes it. */
   cooldowns?: CooldownStore;
+}
+
+/** What startServer prepares before the gateway is built (both load modules on demand). */
+export interface GatewayParts {
+  /** Every configured provider's adapter, by provider name (providers/registry.ts createProviders). */
+  adapters: ReadonlyMap<string, ProviderAdapter>;
 }
 
 export interface Gateway {
@@ -77,7 +82,7 @@ function sendJson(
   res.end(body);
 }
 
-export function createGateway(config: Config, options: GatewayOptions = {}): Gateway {
+export function createGateway(config: Config, parts: GatewayParts, options: GatewayOptions = {}): Gateway {
   const owner = {};
   const logger = createLogger(config.logging.level, options.logDestination);
   const unsubscribeAccessLog = config.logging.access_log ? subscribeAccessLog(owner, logger) : () => {};
@@ -86,7 +91,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
 
   const adapters = new Map<string, { adapter: ProviderAdapter; timeouts: Timeouts }>();
   for (const p of config.providers)
-    adapters.set(p.name, { adapter: createProvider(p), timeouts: p.timeouts });
+    adapters.set(p.name, { adapter: parts.adapters.get(p.name) as ProviderAdapter, timeouts: p.timeouts });
   const catalog = new Catalog(config.models, adapters, Math.floor(Date.now() / 1000), config.routing);
   const cooldowns = options.cooldowns ?? new MemoryCooldownStore();
   const router = new Router(config.routing, cooldowns);

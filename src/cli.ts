@@ -3,8 +3,6 @@ import { parseArgs } from 'node:util';
 import { ConfigError, demoConfigPath, loadConfigFile } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { flushLogsSync } from './observability/logger.js';
-import { startServer } from './server.js';
-import { runSimulateCommand } from './simulator/command.js';
 
 const usage = `usage:
   sluice serve [--config FILE] [--host H] [--port N]   run the gateway (default port 8080)
@@ -38,6 +36,8 @@ async function serve(argv: string[]): Promise<void> {
   const port = values.port ?? process.env['SLUICE_PORT'];
   if (host !== undefined) config.server.host = host;
   if (port !== undefined) config.server.port = portOf(port, '--port');
+  // Each command loads only its own code: the gateway never loads the simulator's formats, and back.
+  const { startServer } = await import('./server.js');
   const running = await startServer(config);
   process.once('exit', () => flushLogsSync(running.gateway.logger));
   // A bug that escapes every handler: record it with the rest of the logs, then let the supervisor restart
@@ -78,7 +78,7 @@ async function main(argv: string[]): Promise<void> {
     case 'serve':
       return serve(rest);
     case 'simulate':
-      return runSimulateCommand(rest);
+      return (await import('./simulator/command.js')).runSimulateCommand(rest);
     case 'check':
       return check(rest);
     case undefined:

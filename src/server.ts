@@ -3,6 +3,7 @@
  * answer new requests on kept-alive connections with 503, let in-flight requests finish within the grace
  * period, then close what is left and exit.
  */
+import { createProviders } from './providers/registry.js';
 import { createCooldownStore } from './state/index.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,7 +23,8 @@ export interface RunningServer {
 export async function startServer(config: Config, options: GatewayOptions = {}): Promise<RunningServer> {
   // The state backend first: with Redis and on_error closed, no Redis means no gateway.
   const cooldowns = options.cooldowns ?? (await createCooldownStore(config.state));
-  const gateway = createGateway(config, { ...options, cooldowns });
+  const adapters = await createProviders(config.providers);
+  const gateway = createGateway(config, { adapters }, { ...options, cooldowns });
   const server = createServer(
     {
       keepAliveTimeout: config.server.keep_alive_timeout_ms,

@@ -6,7 +6,6 @@
 import type { StateConfig } from '../config/schema.js';
 import { defaultCooldownPrefix, type CooldownStore, type CooldownStoreOptions } from './cooldowns.js';
 import { MemoryCooldownStore } from './memory-cooldowns.js';
-import { openRedisCooldownStore } from './redis-cooldowns.js';
 
 export type { CooldownStore, CooldownStoreOptions } from './cooldowns.js';
 export { defaultCooldownPrefix } from './cooldowns.js';
@@ -22,6 +21,8 @@ export async function createCooldownStore(
   options: CooldownStoreOptions = {},
 ): Promise<CooldownStore> {
   if (state.backend === 'memory') return new MemoryCooldownStore(options.now);
+  // Loaded only when Redis is configured: ioredis alone is ~25 MB of resident memory.
+  const { openRedisCooldownStore } = await import('./redis-cooldowns.js');
   return openRedisCooldownStore({
     url: state.redis_url,
     prefix: options.prefix ?? defaultCooldownPrefix,
