@@ -146,6 +146,7 @@ export function routingScenarios(makeBackend: () => Backend): void {
       const closed = await chat(gw, 'alone');
       assert.equal(closed.status, 503);
       assert.match(closed.text, /no_available_target/);
+      assert.match(closed.headers.get('x-sluice-route') ?? '', /lonely\/gpt-4o-mini:skipped\(breaker-open\)/);
       assert.equal(lonely.stats.requests, seen);
       await sleep(openMs + 20);
       assert.equal((await chat(gw, 'alone')).status, 502, 'the probe failed');
