@@ -171,9 +171,11 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
     if (method === 'GET' || method === 'HEAD') {
       if (path === '/healthz') return sendJson(res, 200, '{"status":"ok"}');
       if (path === '/readyz') {
-        return draining
-          ? sendJson(res, 503, '{"status":"draining"}')
-          : sendJson(res, 200, '{"status":"ready"}');
+        if (draining) return sendJson(res, 503, '{"status":"draining"}');
+        // Backends reachable: with Redis down, requests still flow (cooldowns fail open), but the replica
+        // says so, so an orchestrator can route around it or alert.
+        if (!cooldowns.reachable()) return sendJson(res, 503, '{"status":"state backend unreachable"}');
+        return sendJson(res, 200, '{"status":"ready"}');
       }
       if (path === '/metrics') {
         metrics.registry.metrics().then(

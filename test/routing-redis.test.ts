@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startSimulator, type SimulatorHandle } from '../src/simulator/server.js';
-import type { CooldownStore } from '../src/state/index.js';
+import { createCooldownStore, type CooldownStore } from '../src/state/index.js';
 import { startGateway, upstream, waitFor, type TestGateway } from './helpers/gateway.js';
 import { sharedRoutingCases } from './helpers/routing-cases.js';
 import { routingScenarios } from './helpers/routing-scenarios.js';
@@ -75,5 +75,39 @@ describe('cooldowns shared through Redis between two gateways', () => {
     assert.equal(pair.headers.get('x-sluice-provider'), 'healthy');
     assert.match(pair.headers.get('x-sluice-route') ?? '', /limited\/gpt-4o-mini:skipped\(cooldown\)/);
     assert.equal(limited.stats.requests, 1, 'B never called the target A saw throttled');
+  });
+});
+
+describe('readiness follows the state backend', () => {
+  test('Redis unreachable: /readyz is 503, requests still flow (cooldowns fail open)', async () => {
+    const sim = await startSimulator({ port: 0 });
+    const state = {
+      backend: 'redis' as const,
+      redis_url: 'redis://127.0.0.1:1/0',
+      on_error: 'open' as const,
+    };
+    const errors: unknown[] = [];
+    const store = await createCooldownStore(state, {
+      prefix: '{sluice-readyz}:',
+      onError: (e) => errors.push(e),
+    });
+    const gw = await startGateway(
+      {
+        state,
+        providers: [upstream('sim', sim.url)],
+        models: [{ name: 'm', targets: [{ provider: 'sim', model: 'gpt-4o-mini' }] }],
+      },
+      { cooldowns: store },
+    );
+    try {
+      const ready = await fetch(`${gw.url}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.match(await ready.text(), /state backend unreachable/);
+      assert.equal((await chat(gw, 'm')).status, 200);
+      assert.ok(errors.length > 0, 'the outage was reported');
+    } finally {
+      await gw.close();
+      await sim.close();
+    }
   });
 });

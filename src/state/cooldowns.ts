@@ -17,6 +17,8 @@ export interface CooldownStore {
    * also shares it with the other replicas (fire and forget).
    */
   set(target: string, untilMs: number): void;
+  /** Whether the backend behind it is reachable now (for /readyz); the in-process store always is. */
+  reachable(): boolean;
   close(): Promise<void>;
 }
 

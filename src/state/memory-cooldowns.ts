@@ -19,6 +19,10 @@ export class MemoryCooldownStore implements CooldownStore {
 
   constructor(private readonly now: () => number = Date.now) {}
 
+  reachable(): boolean {
+    return true;
+  }
+
   until(target: string): number {
     const untilMs = this.untilByTarget.get(target);
     if (untilMs === undefined) return 0;

@@ -129,6 +129,10 @@ export class RedisCooldownStore implements CooldownStore {
     }
   }
 
+  reachable(): boolean {
+    return this.client.status === 'ready';
+  }
+
   until(target: string): number {
     return this.local.until(target);
   }
