@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AdaptiveLimit, type AdaptiveLimitOptions } from './adaptive-limit.js';
+
+function setup(overrides: Partial<AdaptiveLimitOptions> = {}) {
+  const clock = { t: 1_000_000 };
+  const limiter = new AdaptiveLimit({ initial: 10, min: 2, max: 200, ...overrides }, () => clock.t);
+  const changes: number[] = [];
+  limiter.onChange = (limit) => changes.push(limit);
+  /** One request at full demand (as many in flight as the limit allows) finishing with `rttMs`. */
+  const sample = (rttMs: number) => {
+    clock.t += rttMs;
+    limiter.onSample(rttMs, limiter.limit);
+  };
+  return { clock, limiter, changes, sample };
+}
+
+/** Deterministic noise so "steady" latency is not suspiciously constant. */
+function seeded(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1_664_525 + 1_013_904_223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+test('the limit grows under steady low latency and stops at max', () => {
+  const { limiter, changes, sample } = setup({ probeIntervalMs: 1e9 });
+  const random = seeded(1);
+  for (let i = 0; i < 50; i++) sample(100 + random() * 10);
+  assert.ok(limiter.limit > 30, `grew to ${limiter.limit}`);
+  for (let i = 0; i < 2000; i++) sample(100 + random() * 10);
+  assert.equal(limiter.limit, 200);
+  assert.equal(changes.at(-1), 200);
+  assert.ok(
+    changes.every((limit, i) => i === 0 || limit >= changes[i - 1]!),
+    'only grew',
+  );
+});
+
+test('it does not grow while the traffic never uses half the limit (app-limited)', () => {
+  const { limiter } = setup();
+  for (let i = 0; i < 500; i++) limiter.onSample(100, 3);
+  assert.equal(limiter.limit, 10);
+});
+
+test('a slowing upstream gets less concurrency before its baseline catches up', () => {
+  const { limiter, sample } = setup();
+  for (let i = 0; i < 300; i++) sample(100);
+  const before = limiter.limit;
+  assert.equal(before, 200);
+  // TTFT creeps up: within tolerance (1.5×) nothing changes, above it the limit falls in proportion.
+  for (let i = 0; i < 20; i++) sample(130);
+  assert.equal(limiter.limit, before);
+  const trace: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    sample(300);
+    trace.push(limiter.limit);
+  }
+  assert.ok(limiter.limit < before / 2, `fell to ${limiter.limit}`);
+  assert.ok(trace[4]! < before * 0.8, `already ${trace[4]} after five slow samples`);
+});
+
+test('a persistently slower upstream becomes the new baseline and the limit recovers', () => {
+  const { limiter, sample } = setup({ max: 100 });
+  for (let i = 0; i < 300; i++) sample(100);
+  for (let i = 0; i < 30; i++) sample(400);
+  const low = limiter.limit;
+  assert.ok(low < 50);
+  for (let i = 0; i < 3000; i++) sample(400);
+  assert.equal(limiter.limit, 100);
+});
+
+test('repeated overload signals cut the limit multiplicatively, about half after seven', () => {
+  const { limiter, clock, sample } = setup();
+  for (let i = 0; i < 300; i++) sample(100);
+  assert.equal(limiter.limit, 200);
+  for (let i = 0; i < 7; i++) {
+    clock.t += 100;
+    limiter.onOverload();
+  }
+  // 200 · 0.9^7 = 95.7
+  assert.equal(limiter.limit, 95);
+});
+
+test('a burst of 429s from one round trip is one back-off, not one per response', () => {
+  const { limiter, clock, sample } = setup();
+  for (let i = 0; i < 300; i++) sample(100);
+  for (let i = 0; i < 20; i++) limiter.onOverload();
+  assert.equal(limiter.limit, 180);
+  clock.t += 100;
+  limiter.onOverload();
+  assert.equal(limiter.limit, 162);
+});
+
+test('min and max hold under any abuse, and nothing becomes NaN', () => {
+  const { limiter, clock } = setup({ min: 3, max: 40 });
+  for (let i = 0; i < 200; i++) {
+    clock.t += 1000;
+    limiter.onOverload();
+  }
+  assert.equal(limiter.limit, 3);
+  const junk = [0, -5, Number.NaN, Infinity, -Infinity, 1e-300, 1e300, 5];
+  for (let i = 0; i < 5000; i++) {
+    limiter.onSample(junk[i % junk.length]!, i % 3 === 0 ? Number.NaN : 1e9);
+    assert.ok(Number.isFinite(limiter.limit));
+    assert.ok(limiter.limit >= 3 && limiter.limit <= 40, `limit ${limiter.limit}`);
+  }
+  const bad = new AdaptiveLimit({
+    initial: Number.NaN,
+    min: Number.NaN,
+    max: Number.NaN,
+    smoothing: Number.NaN,
+  });
+  bad.onSample(100, 1);
+  bad.onSample(100, 1);
+  assert.ok(Number.isFinite(bad.limit) && bad.limit >= 1);
+});
+
+test('the initial limit is clamped into [min, max]', () => {
+  assert.equal(new AdaptiveLimit({ initial: 1000, min: 1, max: 50 }).limit, 50);
+  assert.equal(new AdaptiveLimit({ initial: 0, min: 4, max: 50 }).limit, 4);
+});
+
+test('tryAcquire admits up to the limit; samples and releases free slots, never below zero', () => {
+  const limiter = new AdaptiveLimit({ initial: 3, min: 1, max: 10 });
+  assert.ok(limiter.tryAcquire() && limiter.tryAcquire() && limiter.tryAcquire());
+  assert.equal(limiter.tryAcquire(), false);
+  assert.equal(limiter.inFlight, 3);
+  limiter.onSample(100, 3);
+  assert.equal(limiter.inFlight, 2);
+  limiter.release();
+  limiter.release();
+  limiter.release();
+  assert.equal(limiter.inFlight, 0);
+  limiter.onOverload();
+  assert.equal(limiter.inFlight, 0, 'overload alone does not free a slot');
+});
+
+test('against an upstream that saturates, the limit settles near its capacity instead of drifting to max', () => {
+  const { limiter, sample } = setup({ initial: 5, min: 1, max: 500 });
+  // Up to 20 at once it answers in 100 ms; beyond that requests queue inside it and TTFT grows linearly.
+  const ttft = (inFlight: number) => (inFlight <= 20 ? 100 : (100 * inFlight) / 20);
+  const seen: number[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    sample(ttft(limiter.limit));
+    if (i > 1000) seen.push(limiter.limit);
+  }
+  const top = Math.max(...seen.filter((limit) => limit > 1));
+  assert.ok(top <= 60, `peaked at ${top}`);
+  const settled = seen.filter((limit) => limit >= 20 && limit <= 60).length / seen.length;
+  assert.ok(settled > 0.9, `within [20, 60] ${Math.round(settled * 100)}% of the time`);
+});
+
+test('every probe interval the limit drops to min for a few samples, re-measures the baseline, and is restored', () => {
+  const { limiter, clock, changes, sample } = setup({ probeIntervalMs: 60_000 });
+  for (let i = 0; i < 300; i++) sample(100);
+  assert.equal(limiter.limit, 200);
+  clock.t += 60_000;
+  sample(100);
+  assert.equal(limiter.limit, 2);
+  // Attempts sent before the probe (at full concurrency) do not count toward it.
+  for (let i = 0; i < 20; i++) limiter.onSample(900, 150);
+  assert.equal(limiter.limit, 2);
+  for (let i = 0; i < 8; i++) sample(100);
+  assert.equal(limiter.limit, 200);
+  assert.deepEqual(changes.slice(-2), [2, 200]);
+  // An overload during a probe cuts the limit that will be restored.
+  clock.t += 60_000;
+  sample(100);
+  limiter.onOverload();
+  for (let i = 0; i < 8; i++) sample(100);
+  assert.equal(limiter.limit, 180);
+});

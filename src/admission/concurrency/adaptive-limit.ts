@@ -1,0 +1,192 @@
+/**
+ * An adaptive concurrency limit for one provider target: how many attempts may be in flight to it at once,
+ * learned from its time to first token (TTFT) instead of configured.
+ *
+ * The controller is a gradient controller after Netflix concurrency-limits' Gradient2Limit, with Envoy's
+ * adaptive concurrency filter's way of measuring the baseline, plus an AIMD back-off on explicit overload
+ * signals (as TCP cuts its window on loss; concurrency-limits' AIMDLimit does the same).
+ *
+ * - `short` is an EWMA of TTFT over ~the last 4 samples: what the upstream does now. `baseline` is what it
+ *   does when it is not loaded: the mean TTFT of a few requests sent at `min` concurrency.
+ * - gradient = clamp(tolerance · baseline / short, 0.5, 1). While TTFT stays within `tolerance` × the
+ *   baseline the gradient is 1; when TTFT rises above that, it falls in proportion.
+ * - target = limit · gradient + √limit. With gradient 1 the limit grows by √limit (Gradient2's allowance:
+ *   room to probe for capacity, fast from small limits, small relative to large ones); below 1 it shrinks
+ *   toward what the latency says the upstream can take. Each sample moves the limit `smoothing` of the way
+ *   to the target, so one slow sample costs at most ~10%, and a run of them cuts it geometrically: a slowing
+ *   upstream loses concurrency while its TTFT is still only tolerance × normal, not after it collapsed.
+ *   At equilibrium gradient = 1 − 1/√limit: TTFT settles a little above tolerance × baseline.
+ * - It only grows when the request was sent with at least half the limit in flight: a limit the traffic
+ *   never reaches says nothing about the upstream's capacity, and growing it anyway would leave a burst
+ *   with a limit it has never tested ("app-limited", as in Gradient2 and BBR). It may always shrink.
+ * - Why the baseline is measured and not averaged: Gradient2 takes it as a long EWMA of the same samples,
+ *   so under steady saturation the baseline creeps up to the loaded latency, the gradient returns to 1 and
+ *   the limit climbs to max (in a simulation of an upstream that saturates at 20, it reached 500 within
+ *   2,000 samples). So, as Envoy does (its minRTT window), every `probeIntervalMs` the limit drops to `min`
+ *   until 8 samples started at that concurrency have come back, their mean becomes the baseline, and the
+ *   previous limit is restored. That costs a moment of lower throughput per interval, and is how a
+ *   permanently slower upstream (longer prompts, a new model version) becomes the new normal instead of
+ *   being starved. Between probes the baseline only moves down, to a lower short average.
+ * - onOverload() (upstream 429/529/503) multiplies the limit by `backoff` (0.9): latency may not have moved
+ *   yet but the upstream has said it is full. At most one back-off per current short TTFT: the attempts
+ *   already in flight when the limit was cut were sent under the old limit, and a burst of their 429s is one
+ *   signal, not twenty (TCP reduces once per round trip for the same reason).
+ *
+ * Guarantees (tested): min ≤ limit ≤ max and finite whatever the samples; under steady TTFT and enough
+ * demand it grows to max; when TTFT rises above tolerance × baseline it falls within a few samples, and
+ * against an upstream that saturates it settles near the saturation point rather than drifting to max;
+ * k overload signals a TTFT apart cut it to backoff^k of its value (floored at min).
+ *
+ * Per replica, like the retry budget: each replica limits its own attempts. Every call is O(1).
+ */
+export interface AdaptiveLimitOptions {
+  initial: number;
+  min: number;
+  max: number;
+  /** Fraction of the way to the new target each sample moves the limit, 0..1 (default 0.2). */
+  smoothing?: number;
+  /** TTFT may reach tolerance × baseline before the limit shrinks (default 1.5, as Gradient2). */
+  tolerance?: number;
+  /** Multiplier on an overload signal, 0..1 (default 0.9). */
+  backoff?: number;
+  /** How often the baseline is re-measured at `min` concurrency (default 60 s, Envoy's default interval). */
+  probeIntervalMs?: number;
+}
+
+/** Samples in a baseline measurement (the first ones, then each probe's). */
+const baselineSamples = 8;
+/** Weight of a new sample in the short average (~the last 4 samples). */
+const shortAlpha = 0.25;
+const minGradient = 0.5;
+
+export class AdaptiveLimit {
+  /** Called with the new integer limit whenever it changes (for the current-limit gauge). */
+  onChange?: (limit: number) => void;
+
+  private readonly min: number;
+  private readonly max: number;
+  private readonly smoothing: number;
+  private readonly tolerance: number;
+  private readonly backoff: number;
+  private readonly now: () => number;
+  /** The limit as a real number; `limit` exposes its integer part. */
+  private estimate: number;
+  private current: number;
+  private active = 0;
+  private readonly probeIntervalMs: number;
+  private shortRtt = 0;
+  /** 0 until the first measurement is complete. */
+  private baseline = 0;
+  /** A baseline measurement under way: the first samples, or a probe at `min` concurrency. */
+  private measuring = true;
+  private measuredSum = 0;
+  private measuredCount = 0;
+  /** The limit to restore after a probe; undefined outside probes. */
+  private restoreTo: number | undefined;
+  private nextProbeAt = Infinity;
+  private lastBackoffAt = -Infinity;
+
+  constructor(options: AdaptiveLimitOptions, now: () => number = Date.now) {
+    this.min = Math.max(1, finiteOr(options.min, 1));
+    this.max = Math.max(this.min, finiteOr(options.max, this.min));
+    this.smoothing = clamp(finiteOr(options.smoothing ?? 0.2, 0.2), 0.01, 1);
+    this.tolerance = Math.max(1, finiteOr(options.tolerance ?? 1.5, 1.5));
+    this.backoff = clamp(finiteOr(options.backoff ?? 0.9, 0.9), 0.1, 1);
+    this.probeIntervalMs = Math.max(1, finiteOr(options.probeIntervalMs ?? 60_000, 60_000));
+    this.now = now;
+    this.estimate = clamp(finiteOr(options.initial, this.min), this.min, this.max);
+    this.current = Math.floor(this.estimate);
+  }
+
+  get limit(): number {
+    return this.current;
+  }
+
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /** Takes a slot when fewer than `limit` are in flight. Every true must end in onSample() or release(). */
+  tryAcquire(): boolean {
+    if (this.active >= this.current) return false;
+    this.active++;
+    return true;
+  }
+
+  /**
+   * A request ended with a TTFT measurement: frees its slot and updates the limit. `inFlightAtStart` is
+   * `inFlight` when its slot was taken (including itself).
+   */
+  onSample(rttMs: number, inFlightAtStart: number): void {
+    this.release();
+    // A zero, negative or non-finite TTFT is a clock or caller bug; learning from it would poison both
+    // averages (a 0 baseline makes every later gradient 0/x or x/0).
+    if (!Number.isFinite(rttMs) || rttMs <= 0) return;
+    const at = this.now();
+    if (this.measuring) {
+      // A probe counts only what was sent at its concurrency; the attempts already in flight when it began
+      // carry the loaded latency it is trying to get away from.
+      if (this.restoreTo !== undefined && inFlightAtStart > this.min) return;
+      this.measuredSum += rttMs;
+      this.measuredCount++;
+      if (this.measuredCount < baselineSamples) return;
+      this.baseline = this.shortRtt = this.measuredSum / this.measuredCount;
+      this.measuring = false;
+      this.nextProbeAt = at + this.probeIntervalMs;
+      if (this.restoreTo !== undefined) {
+        const restore = this.restoreTo;
+        this.restoreTo = undefined;
+        this.set(restore);
+      }
+      return;
+    }
+    if (at >= this.nextProbeAt) {
+      this.measuring = true;
+      this.measuredSum = 0;
+      this.measuredCount = 0;
+      this.restoreTo = this.estimate;
+      this.set(this.min);
+      return;
+    }
+
+    this.shortRtt += shortAlpha * (rttMs - this.shortRtt);
+    this.baseline = Math.min(this.baseline, this.shortRtt);
+    const gradient = clamp((this.tolerance * this.baseline) / this.shortRtt, minGradient, 1);
+    let target = this.estimate * gradient + Math.sqrt(this.estimate);
+    const appLimited = Number.isFinite(inFlightAtStart) && inFlightAtStart < this.estimate / 2;
+    if (appLimited) target = Math.min(target, this.estimate);
+    this.set(this.estimate + this.smoothing * (target - this.estimate));
+  }
+
+  /** The upstream said it is overloaded (429/529/503). Does not free a slot: call release() for that too. */
+  onOverload(): void {
+    const at = this.now();
+    if (at - this.lastBackoffAt < this.shortRtt) return;
+    this.lastBackoffAt = at;
+    // During a probe the cut applies to the limit it will restore.
+    if (this.restoreTo !== undefined) this.restoreTo = Math.max(this.min, this.restoreTo * this.backoff);
+    else this.set(this.estimate * this.backoff);
+  }
+
+  /** A request ended without a TTFT (error, cancel, overload): frees its slot. */
+  release(): void {
+    // Never below zero, so an extra release (a caller bug) cannot raise the effective limit.
+    if (this.active > 0) this.active--;
+  }
+
+  private set(next: number): void {
+    this.estimate = clamp(Number.isFinite(next) ? next : this.estimate, this.min, this.max);
+    const limit = Math.floor(this.estimate);
+    if (limit === this.current) return;
+    this.current = limit;
+    this.onChange?.(limit);
+  }
+}
+
+function clamp(value: number, low: number, high: number): number {
+  return Math.min(high, Math.max(low, value));
+}
+
+function finiteOr(value: number, fallback: number): number {
+  return Number.isFinite(value) ? value : fallback;
+}

@@ -1,0 +1,264 @@
+/**
+ * A bounded wait queue in front of a concurrency limit, with two priority classes and load shedding.
+ *
+ * - While fewer than `capacity()` requests hold a slot, a request is admitted at once. Otherwise it waits;
+ *   `release()` of a slot (or `pump()` after the capacity grew) admits the next waiter: interactive before
+ *   batch, always.
+ * - Shedding (resolved `admitted: false`, never rejected): when the queue holds `maxQueued` waiters (a new
+ *   interactive request evicts the newest batch waiter instead, so batch is shed before interactive), and
+ *   when the expected wait would outlast the request's deadline or its class's max wait (2 s / 30 s by
+ *   default). Expected wait = EWMA of slot hold time × (position + 1) / capacity: with `capacity` slots
+ *   busy and hold times spread evenly, one frees every hold / capacity. Refusing at arrival, not after the
+ *   wait, is the point: a request that will miss its deadline anyway should cost neither a slot nor a wait.
+ *   The estimate can be wrong, so each waiter also has one timer at its deadline.
+ * - Adaptive LIFO (Facebook's "Fail at Scale", with CoDel's idea of a standing queue): while the oldest
+ *   interactive waiter has waited longer than `lifoAfterMs`, the queue is not draining, and FIFO would serve
+ *   exactly the requests whose clients are most likely gone; so the newest interactive waiter goes first
+ *   until the queue is short again (the stale ones reach their deadline and are shed). FIFO otherwise, which
+ *   is fairer when the queue drains. Batch stays FIFO: its clients wait by design (the batch backlog is also
+ *   why the standing-queue test looks at interactive waiters only; a 30 s batch queue is normal).
+ * - A waiter whose signal aborts leaves the queue at once (resolved with reason 'aborted').
+ *
+ * Every operation is O(1): waiters sit in one doubly linked list per class, so a waiter can leave from
+ * anywhere (abort, deadline, eviction) without a scan. Per replica.
+ */
+
+export type Priority = 'interactive' | 'batch';
+
+export interface QueueOptions {
+  /** Waiters across both classes. */
+  maxQueued: number;
+  maxWaitMs: { interactive: number; batch: number };
+  /** Age of the oldest interactive waiter beyond which the newest is served first (default maxWait / 4). */
+  lifoAfterMs?: number;
+}
+
+export type ShedReason = 'queue_full' | 'deadline' | 'shed' | 'aborted';
+
+export type Admission =
+  | { admitted: true; waitedMs: number; release(): void }
+  | { admitted: false; reason: ShedReason; retryAfterMs: number };
+
+/** What acquire() needs of an AbortSignal-like: listen once, and stop listening. */
+export interface AbortLike {
+  aborted: boolean;
+  onAbort(listener: () => void): () => void;
+}
+
+/** Injectable so tests drive deadline timers with the same fake clock as `now`. */
+export interface Timers {
+  set(callback: () => void, delayMs: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const realTimers: Timers = {
+  set: (callback, delayMs) => setTimeout(callback, delayMs).unref(),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** Weight of a new hold time in the EWMA (~the last 20 releases). */
+const holdAlpha = 0.1;
+/**
+ * Retry-After is whole seconds (RFC 9110 §10.2.3): anything under one second would round to "retry now",
+ * which turns shedding into a retry loop.
+ */
+const minRetryAfterMs = 1000;
+
+interface Waiter {
+  priority: Priority;
+  enqueuedAt: number;
+  resolve: (admission: Admission) => void;
+  prev: Waiter | undefined;
+  next: Waiter | undefined;
+  timer: unknown;
+  unsubscribe: (() => void) | undefined;
+  deadlineAt: number;
+}
+
+/** A doubly linked list: push at the tail, remove any node, in O(1). */
+class WaiterList {
+  head: Waiter | undefined;
+  tail: Waiter | undefined;
+  size = 0;
+
+  push(waiter: Waiter): void {
+    waiter.prev = this.tail;
+    waiter.next = undefined;
+    if (this.tail) this.tail.next = waiter;
+    else this.head = waiter;
+    this.tail = waiter;
+    this.size++;
+  }
+
+  remove(waiter: Waiter): void {
+    if (waiter.prev) waiter.prev.next = waiter.next;
+    else this.head = waiter.next;
+    if (waiter.next) waiter.next.prev = waiter.prev;
+    else this.tail = waiter.prev;
+    waiter.prev = waiter.next = undefined;
+    this.size--;
+  }
+}
+
+export class AdmissionQueue {
+  private readonly capacity: () => number;
+  private readonly maxQueued: number;
+  private readonly maxWaitMs: { interactive: number; batch: number };
+  private readonly lifoAfterMs: number;
+  private readonly now: () => number;
+  private readonly timers: Timers;
+  private readonly lists: Record<Priority, WaiterList> = {
+    interactive: new WaiterList(),
+    batch: new WaiterList(),
+  };
+  private active = 0;
+  /** EWMA of how long an admitted request holds its slot; undefined until the first release. */
+  private holdMs: number | undefined;
+
+  constructor(
+    capacity: () => number,
+    options: QueueOptions,
+    now: () => number = Date.now,
+    timers = realTimers,
+  ) {
+    this.capacity = capacity;
+    this.maxQueued = Math.max(0, options.maxQueued);
+    this.maxWaitMs = options.maxWaitMs;
+    this.lifoAfterMs = options.lifoAfterMs ?? options.maxWaitMs.interactive / 4;
+    this.now = now;
+    this.timers = timers;
+  }
+
+  get inFlight(): number {
+    return this.active;
+  }
+
+  get queued(): number {
+    return this.lists.interactive.size + this.lists.batch.size;
+  }
+
+  /** True while a standing interactive queue makes the newest interactive waiter go first. */
+  get lifo(): boolean {
+    const oldest = this.lists.interactive.head;
+    return oldest !== undefined && this.now() - oldest.enqueuedAt > this.lifoAfterMs;
+  }
+
+  /** The current estimate of one slot's hold time (ms), for metrics; undefined before any release. */
+  get holdTimeMs(): number | undefined {
+    return this.holdMs;
+  }
+
+  acquire(priority: Priority, deadlineAt?: number, signal?: AbortLike): Promise<Admission> {
+    if (signal?.aborted) return Promise.resolve(this.refuse('aborted'));
+    // Waiters admitted by a grown capacity go before this newcomer.
+    this.pump();
+    const at = this.now();
+    // A deadline already past: its client has given up, even if a slot is free.
+    if (deadlineAt !== undefined && deadlineAt <= at) return Promise.resolve(this.refuse('deadline'));
+    if (this.queued === 0 && this.active < this.capacity()) return Promise.resolve(this.admit(at));
+    const deadline = Math.min(deadlineAt ?? Infinity, at + this.maxWaitMs[priority]);
+    if (deadline <= at) return Promise.resolve(this.refuse('deadline'));
+
+    const position = this.positionFor(priority);
+    if (at + this.expectedWait(position) > deadline) return Promise.resolve(this.refuse('deadline'));
+    if (this.queued >= this.maxQueued) {
+      const victim = priority === 'interactive' ? this.lists.batch.tail : undefined;
+      if (!victim) return Promise.resolve(this.refuse('queue_full'));
+      this.leave(victim, this.refuse('shed'));
+    }
+
+    return new Promise<Admission>((resolve) => {
+      const waiter: Waiter = {
+        priority,
+        enqueuedAt: at,
+        resolve,
+        prev: undefined,
+        next: undefined,
+        timer: undefined,
+        unsubscribe: undefined,
+        deadlineAt: deadline,
+      };
+      this.lists[priority].push(waiter);
+      waiter.timer = this.timers.set(() => {
+        waiter.timer = undefined;
+        this.leave(waiter, this.refuse('deadline'));
+      }, deadline - at);
+      waiter.unsubscribe = signal?.onAbort(() => this.leave(waiter, this.refuse('aborted')));
+    });
+  }
+
+  /** Admits waiters while there are free slots; call it when the capacity grows. */
+  pump(): void {
+    while (this.active < this.capacity()) {
+      const waiter = this.next();
+      if (!waiter) return;
+      const at = this.now();
+      // The deadline timer may not have run yet (a busy event loop, or a test's clock).
+      if (at >= waiter.deadlineAt) {
+        this.leave(waiter, this.refuse('deadline'));
+        continue;
+      }
+      this.leave(waiter, this.admit(at, waiter.enqueuedAt));
+    }
+  }
+
+  private next(): Waiter | undefined {
+    const interactive = this.lists.interactive;
+    if (interactive.head) return this.lifo ? interactive.tail : interactive.head;
+    return this.lists.batch.head;
+  }
+
+  /** Waiters that will be served before a newcomer of this class. */
+  private positionFor(priority: Priority): number {
+    if (priority === 'batch') return this.queued;
+    // Under adaptive LIFO a new interactive request goes first.
+    return this.lifo ? 0 : this.lists.interactive.size;
+  }
+
+  private expectedWait(position: number): number {
+    if (this.holdMs === undefined) return 0;
+    const capacity = this.capacity();
+    if (capacity <= 0) return Infinity;
+    return (this.holdMs * (position + 1)) / capacity;
+  }
+
+  /** Takes the waiter out of its list, stops its timer and listener, and settles it. */
+  private leave(waiter: Waiter, admission: Admission): void {
+    this.lists[waiter.priority].remove(waiter);
+    if (waiter.timer !== undefined) this.timers.clear(waiter.timer);
+    waiter.timer = undefined;
+    waiter.unsubscribe?.();
+    waiter.unsubscribe = undefined;
+    waiter.resolve(admission);
+  }
+
+  private admit(at: number, enqueuedAt = at): Admission {
+    this.active++;
+    let released = false;
+    return {
+      admitted: true,
+      waitedMs: at - enqueuedAt,
+      release: () => {
+        // Idempotent: a second release from a cleanup path must not free someone else's slot.
+        if (released) return;
+        released = true;
+        this.active--;
+        const held = Math.max(0, this.now() - at);
+        this.holdMs = this.holdMs === undefined ? held : this.holdMs + holdAlpha * (held - this.holdMs);
+        this.pump();
+      },
+    };
+  }
+
+  private refuse(reason: ShedReason): Admission {
+    if (reason === 'aborted') return { admitted: false, reason, retryAfterMs: 0 };
+    // Roughly when the present backlog will have drained.
+    const drain = this.expectedWait(this.queued);
+    const retryAfterMs = Number.isFinite(drain) ? drain : this.maxWaitMs.interactive;
+    return {
+      admitted: false,
+      reason,
+      retryAfterMs: Math.ceil(Math.max(retryAfterMs, minRetryAfterMs) / 1000) * 1000,
+    };
+  }
+}
