@@ -16,6 +16,8 @@ import { subscribeAccessLog } from './observability/access-log.js';
 import { createLogger, flushLogsSync } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
 import { authenticate } from './pipeline/authenticate.js';
+import type { Limiter } from './admission/limits/limiter.js';
+import { admit } from './pipeline/admit.js';
 import { attemptUpstream } from './pipeline/attempt-upstream.js';
 import { compose } from './pipeline/compose.js';
 import { RequestContext, type RouteName } from './pipeline/context.js';
@@ -43,6 +45,8 @@ export interface GatewayOptions {
 export interface GatewayParts {
   /** Every configured provider's adapter, by provider name (providers/registry.ts createProviders). */
   adapters: ReadonlyMap<string, ProviderAdapter>;
+  /** The limiter of keys' and teams' limits; absent when none has limits (the stage is then left out). */
+  limiter?: Limiter | undefined;
 }
 
 export interface Gateway {
@@ -106,6 +110,7 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
     readBody(config.server.max_body_bytes, config.server.request_timeout_ms),
     parseRequest,
     route(catalog),
+    ...(parts.limiter === undefined ? [] : [admit(parts.limiter, config)]),
     attemptUpstream(router, catalog),
     respond,
   ];
@@ -217,6 +222,7 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
       metrics.close();
       await Promise.all([...adapters.values()].map(({ adapter }) => adapter.close()));
       await cooldowns.close();
+      await parts.limiter?.close();
       flushLogsSync(logger);
     },
   };

@@ -3,6 +3,7 @@
  * answer new requests on kept-alive connections with 503, let in-flight requests finish within the grace
  * period, then close what is left and exit.
  */
+import { createLimiter } from './admission/create-limiter.js';
 import { createProviders } from './providers/registry.js';
 import { createCooldownStore } from './state/index.js';
 import { createServer, type Server } from 'node:http';
@@ -24,7 +25,8 @@ export async function startServer(config: Config, options: GatewayOptions = {}):
   // The state backend first: with Redis and on_error closed, no Redis means no gateway.
   const cooldowns = options.cooldowns ?? (await createCooldownStore(config.state));
   const adapters = await createProviders(config.providers);
-  const gateway = createGateway(config, { adapters }, { ...options, cooldowns });
+  const limiter = await createLimiter(config);
+  const gateway = createGateway(config, { adapters, limiter }, { ...options, cooldowns });
   const server = createServer(
     {
       keepAliveTimeout: config.server.keep_alive_timeout_ms,

@@ -72,26 +72,42 @@ function conformanceSuite(name: string, make: MakeHarness): void {
     test('rpm is exact: a burst of the limit, then one more per emission interval', async () => {
       const { limiter, wait, slackMs } = await harness();
       const specs = [{ key: 'key:exact', rpm }];
+      const started = performance.now();
       const first = await burst(limiter, specs, rpm + 50);
-      assert.equal(admitted(first), rpm);
+      // On a real-time backend the burst itself takes time, which pays back one request per interval.
+      const during = slackMs > 0 ? Math.floor((performance.now() - started) / interval) : 0;
+      assert.ok(admitted(first) >= rpm && admitted(first) <= rpm + during, `admitted ${admitted(first)}`);
       const refused = refusal(first.find((d) => !d.admitted) as Decision);
       assert.deepEqual(refused.limit, { key: 'key:exact', kind: 'rpm' });
       assert.equal(refused.remaining, 0);
       assert.ok(refused.retryAfterMs > interval - slackMs - 50 && refused.retryAfterMs <= interval);
 
+      const waited = performance.now();
       await wait(interval + 10);
       const second = await burst(limiter, specs, 20);
-      assert.equal(admitted(second), 1);
+      const late = slackMs > 0 ? Math.floor((performance.now() - waited) / interval) - 1 : 0;
+      assert.ok(
+        admitted(second) >= 1 && admitted(second) <= 1 + Math.max(0, late),
+        `admitted ${admitted(second)}`,
+      );
     });
 
     test('no double burst at a window edge: after a full burst, only what the elapsed time paid back', async () => {
-      const { limiter, wait } = await harness();
+      const { limiter, wait, slackMs } = await harness();
       const specs = [{ key: 'key:edge', rpm }];
+      const started = performance.now();
       assert.equal(admitted(await burst(limiter, specs, rpm)), rpm);
       // Memory's clock starts 500 ms before a minute boundary (see below), so a fixed window would reset
       // during this wait and let a second full burst in.
       await wait(5 * interval + interval / 2);
-      assert.equal(admitted(await burst(limiter, specs, rpm)), 5);
+      const second = admitted(await burst(limiter, specs, rpm));
+      // A real-time backend also pays back what the bursts themselves took on a loaded machine: at most
+      // one interval per `interval` ms that really passed. Never anything near a second full burst.
+      const extra = slackMs > 0 ? Math.floor((performance.now() - started) / interval) - 5 : 0;
+      assert.ok(
+        second >= 5 && second <= 5 + Math.max(0, extra),
+        `admitted ${second}, extra allowed ${extra}`,
+      );
     });
 
     test('tpm reserves the tokens, and a settle that refunds lets the next request in', async () => {

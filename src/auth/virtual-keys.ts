@@ -13,6 +13,9 @@ export interface VirtualKey {
   /** Allowed model names; undefined = all. */
   models: ReadonlySet<string> | undefined;
   priority: 'interactive' | 'batch';
+  /** The key's own limits (admission); undefined when it has none. */
+  limits:
+    { rpm?: number | undefined; tpm?: number | undefined; concurrency?: number | undefined } | undefined;
 }
 
 interface StoredKey {
@@ -38,6 +41,7 @@ export class VirtualKeyStore {
           team: k.team,
           models: k.models === undefined ? undefined : new Set(k.models),
           priority: k.priority,
+          limits: k.limits,
         },
       });
     }
@@ -61,6 +65,7 @@ export class VirtualKeyStore {
 export const anonymousKey: VirtualKey = {
   name: 'anonymous',
   team: undefined,
+  limits: undefined,
   models: undefined,
   priority: 'interactive',
 };

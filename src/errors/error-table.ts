@@ -78,6 +78,30 @@ export const errorTable = {
     anthropicType: 'invalid_request_error',
     retryable: false,
   },
+  /** A limit of the gateway's own (key, team) refused the request now: retry after Retry-After. */
+  rate_limited: {
+    status: 429,
+    openaiType: 'rate_limit_error',
+    code: 'rate_limit_exceeded',
+    anthropicType: 'rate_limit_error',
+    retryable: true,
+  },
+  /** The request needs more than a limit could ever admit (its tokens exceed the tpm limit itself). */
+  exceeds_limit: {
+    status: 400,
+    openaiType: 'invalid_request_error',
+    code: 'request_exceeds_limit',
+    anthropicType: 'invalid_request_error',
+    retryable: false,
+  },
+  /** The shared state backend is unreachable and `state.on_error` is `closed`. */
+  state_unavailable: {
+    status: 503,
+    openaiType: 'api_error',
+    code: 'state_unavailable',
+    anthropicType: 'overloaded_error',
+    retryable: true,
+  },
   unsupported_feature: {
     status: 400,
     openaiType: 'invalid_request_error',

@@ -122,6 +122,9 @@ function classifyKind(kind: ErrorKind, error: GatewayError): FailureClass {
     case 'payload_too_large':
     case 'unsupported_media_type':
     case 'unsupported_feature':
+    case 'rate_limited':
+    case 'exceeds_limit':
+    case 'state_unavailable':
     case 'internal':
       // The request or the gateway itself is at fault; another target would fail the same way. `internal`
       // included: re-running a gateway bug on more targets only multiplies it.

@@ -1,0 +1,119 @@
+/**
+ * Admission by the gateway's own limits (issue 6, first part): the limits of the request's virtual key and
+ * of its team, taken in one atomic step from the state backend's limiter (all or none), before anything is
+ * sent upstream. Tokens per minute are reserved as the prompt (a real tokenizer) plus the maximum output,
+ * and settled to the actual usage when the answer is done; concurrency is held until then.
+ *
+ * A refused request is a 429 with Retry-After and the IETF RateLimit-Policy / RateLimit fields, and costs
+ * the upstream nothing; a request larger than a tpm limit could ever admit is a 400 that says so. A key
+ * and team without limits skip the stage entirely. Priorities, queueing and adaptive concurrency come next.
+ */
+import type { Limiter, LimitSpec } from '../admission/limits/limiter.js';
+import { rateLimit, rateLimitPolicy, type QuotaPolicy } from '../admission/ratelimit-headers.js';
+import { loadTokenCounter, reservedTokens } from '../admission/token-count.js';
+import type { Config } from '../config/schema.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import type { RequestContext, Stage } from './context.js';
+
+type Limits = { rpm?: number | undefined; tpm?: number | undefined; concurrency?: number | undefined };
+
+function specsOf(ctx: RequestContext, teams: ReadonlyMap<string, Limits>): LimitSpec[] {
+  const specs: LimitSpec[] = [];
+  const key = ctx.key;
+  if (key === undefined) return specs;
+  const push = (name: string, limits: Limits | undefined): void => {
+    if (limits === undefined) return;
+    const spec: LimitSpec = { key: name };
+    if (limits.rpm !== undefined) spec.rpm = limits.rpm;
+    if (limits.tpm !== undefined) spec.tpm = limits.tpm;
+    if (limits.concurrency !== undefined) spec.concurrency = limits.concurrency;
+    if (spec.rpm !== undefined || spec.tpm !== undefined || spec.concurrency !== undefined) specs.push(spec);
+  };
+  push(`key:${key.name}`, key.limits);
+  if (key.team !== undefined) push(`team:${key.team}`, teams.get(key.team));
+  return specs;
+}
+
+function policiesOf(specs: readonly LimitSpec[]): QuotaPolicy[] {
+  const policies: QuotaPolicy[] = [];
+  for (const spec of specs) {
+    const scope = spec.key.replace(':', '-');
+    if (spec.rpm !== undefined) policies.push({ name: `${scope}-rpm`, quota: spec.rpm, windowSeconds: 60 });
+    if (spec.tpm !== undefined)
+      policies.push({ name: `${scope}-tpm`, quota: spec.tpm, windowSeconds: 60, unit: 'tokens' });
+    if (spec.concurrency !== undefined)
+      policies.push({
+        name: `${scope}-concurrency`,
+        quota: spec.concurrency,
+        windowSeconds: 1,
+        unit: 'concurrent-requests',
+      });
+  }
+  return policies;
+}
+
+/** The request's tpm reservation: chat prompts counted with the tokenizer; embeddings by their input. */
+async function tokensOf(ctx: RequestContext): Promise<number> {
+  const counter = await loadTokenCounter();
+  if (ctx.chat !== undefined) return reservedTokens(ctx.chat.body, counter);
+  const input = ctx.embeddings?.body.input;
+  if (typeof input === 'string') return counter.count(input);
+  if (Array.isArray(input)) {
+    let tokens = 0;
+    for (const item of input)
+      tokens += typeof item === 'string' ? counter.count(item) : Array.isArray(item) ? item.length : 0;
+    return tokens;
+  }
+  return 0;
+}
+
+export function admit(limiter: Limiter, config: Config): Stage {
+  const teams = new Map<string, Limits>(config.teams.map((t) => [t.name, t.limits ?? {}]));
+  const failOpen = config.state.on_error === 'open';
+  return async (ctx, next) => {
+    const specs = specsOf(ctx, teams);
+    if (specs.length === 0) return next();
+    const tokens = specs.some((s) => s.tpm !== undefined) ? await tokensOf(ctx) : 0;
+    let decision;
+    try {
+      decision = await limiter.acquire(specs, tokens);
+    } catch (error) {
+      // The shared state is gone: `open` lets the request through unlimited, `closed` refuses it.
+      if (failOpen) return next();
+      throw new GatewayError('state_unavailable', 'the rate-limit state is unreachable', {
+        retryAfterSeconds: 1,
+        cause: error,
+      });
+    }
+    if (!decision.admitted) {
+      if ('tooLarge' in decision) {
+        const { key, max } = decision.tooLarge;
+        throw new GatewayError(
+          'exceeds_limit',
+          `this request needs about ${tokens} tokens (prompt plus max output), more than the ${max} tokens per minute ${key} may ever use; lower max_tokens or shorten the prompt`,
+        );
+      }
+      const { key, kind } = decision.limit;
+      const name = `${key.replace(':', '-')}-${kind}`;
+      const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+      throw new GatewayError('rate_limited', `${kind} limit of ${key} reached; retry after ${retryAfter} s`, {
+        retryAfterSeconds: retryAfter,
+        headers: {
+          'ratelimit-policy': rateLimitPolicy(policiesOf(specs)),
+          ratelimit: rateLimit({ name, remaining: decision.remaining ?? 0, resetSeconds: retryAfter }),
+        },
+      });
+    }
+    const lease = decision.lease;
+    try {
+      await next();
+    } finally {
+      const usage = ctx.usage;
+      // Settled off the answer's path: the client already has its answer; a failure only leaves the
+      // reservation charged and the slot to expire with its lease.
+      const settled =
+        usage === undefined ? lease.release() : lease.settle(usage.inputTokens + usage.outputTokens);
+      settled.catch(() => {});
+    }
+  };
+}
