@@ -493,6 +493,15 @@ export function routingScenarios(makeBackend: () => Backend): void {
       }
       assert.equal((await first).headers.get('x-sluice-provider'), 'limited');
       assert.equal(limited.stats.requests, 1);
+      // The client can have the whole answer a moment before the gateway settles the slot: wait for it.
+      for (let i = 0; i < 50; i++) {
+        const busy = await metric(gw, 'sluice_target_in_flight', {
+          provider: 'limited',
+          target_model: model,
+        });
+        if (busy === 0) break;
+        await sleep(10);
+      }
       assert.equal((await chat(gw, 'm')).headers.get('x-sluice-provider'), 'limited', 'free again');
     });
   });
