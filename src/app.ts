@@ -96,7 +96,13 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
   const adapters = new Map<string, { adapter: ProviderAdapter; timeouts: Timeouts }>();
   for (const p of config.providers)
     adapters.set(p.name, { adapter: parts.adapters.get(p.name) as ProviderAdapter, timeouts: p.timeouts });
-  const catalog = new Catalog(config.models, adapters, Math.floor(Date.now() / 1000), config.routing);
+  const catalog = new Catalog(
+    config.models,
+    adapters,
+    Math.floor(Date.now() / 1000),
+    config.routing,
+    config.admission,
+  );
   const cooldowns = options.cooldowns ?? new MemoryCooldownStore();
   const router = new Router(config.routing, cooldowns);
   const metrics = createMetrics(owner, () => catalog.targets());

@@ -313,6 +313,40 @@ export const configSchema = z
       .strict()
       .prefault({}),
     routing: routing.describe('Retries, circuit breakers, latency tracking and cooldowns, for every model.'),
+    admission: z
+      .object({
+        adaptive_concurrency: z
+          .object({
+            enabled: z
+              .boolean()
+              .default(false)
+              .describe(
+                'Give each target a concurrency limit that follows its time to first token; excess requests wait in a priority queue.',
+              ),
+            initial: z.number().int().min(1).default(64),
+            min: z.number().int().min(1).default(4),
+            max: z.number().int().min(1).default(1_024),
+          })
+          .strict()
+          .prefault({}),
+        queue: z
+          .object({
+            max_queued: z
+              .number()
+              .int()
+              .min(0)
+              .default(1_000)
+              .describe('Waiting requests per target at most.'),
+            interactive_wait_ms: positiveMs
+              .default(2_000)
+              .describe('Longest wait of an interactive request.'),
+            batch_wait_ms: positiveMs.default(30_000).describe('Longest wait of a batch request.'),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     providers: z.array(provider).min(1),
     models: z.array(model).min(1),
     keys: z.array(key).default([]).describe('Virtual keys. None configured = open access (demo only).'),
@@ -327,5 +361,6 @@ export type TargetConfig = ModelConfig['targets'][number];
 export type KeyConfig = Config['keys'][number];
 export type Timeouts = ProviderConfig['timeouts'];
 export type RoutingConfig = Config['routing'];
+export type AdmissionConfig = Config['admission'];
 export type StateConfig = Config['state'];
 export type SimulatorSettings = ProviderConfig['simulator'];

@@ -94,6 +94,14 @@ export const errorTable = {
     anthropicType: 'invalid_request_error',
     retryable: false,
   },
+  /** Shed: the target's queue is full or the wait would outlast the request's deadline. */
+  overloaded: {
+    status: 503,
+    openaiType: 'api_error',
+    code: 'overloaded',
+    anthropicType: 'overloaded_error',
+    retryable: true,
+  },
   /** The shared state backend is unreachable and `state.on_error` is `closed`. */
   state_unavailable: {
     status: 503,

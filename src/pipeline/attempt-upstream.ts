@@ -32,6 +32,8 @@ interface Attempt {
   model: ModelRoute;
   lease: TargetLease;
   cancel: Cancellation;
+  /** The target's concurrency slot, with adaptive concurrency (admission.adaptive_concurrency). */
+  slot?: { release(): void } | undefined;
 }
 
 /** The timeouts of an attempt, shortened to what is left of the client's deadline. */
@@ -115,12 +117,37 @@ export function attemptUpstream(router: Router, catalog: Catalog): Stage {
     return lease;
   }
 
-  function start(ctx: RequestContext, attempt: Attempt): Promise<Outcome> {
+  async function start(ctx: RequestContext, attempt: Attempt): Promise<Outcome> {
     const target = attempt.target;
     ctx.target = target;
+    const slots = target.slots;
+    if (slots !== undefined) {
+      // Adaptive concurrency: wait for one of the target's slots, interactive first; shed when the wait
+      // would outlast the request's deadline or the queue is full (admission/queue/admission-queue.ts).
+      const deadline =
+        ctx.deadlineAt === undefined ? undefined : Date.now() + (ctx.deadlineAt - performance.now());
+      const admission = await slots.acquire(ctx.priority, deadline, attempt.cancel);
+      if (!admission.admitted) {
+        if (admission.reason === 'aborted') throw new GatewayError('client_closed', 'client disconnected');
+        throw new GatewayError(
+          'overloaded',
+          `${target.id} is at its concurrency limit and this ${ctx.priority} request was shed (${admission.reason})`,
+          { retryAfterSeconds: Math.max(1, Math.ceil(admission.retryAfterMs / 1000)) },
+        );
+      }
+      attempt.slot = admission;
+    }
     const timeouts =
       ctx.deadlineAt === undefined ? target.timeouts : timeoutsFor(target, ctx.deadlineAt, performance.now());
-    return callTarget(ctx, target, attempt.cancel, timeouts, hooksOf(attempt.model, target));
+    try {
+      return await callTarget(ctx, target, attempt.cancel, timeouts, hooksOf(attempt.model, target));
+    } catch (error) {
+      // A provider saying it is full is the controller's strongest signal: back off at once.
+      const kind = (error as { kind?: unknown }).kind;
+      if (kind === 'upstream_rate_limited' || kind === 'upstream_overloaded')
+        target.concurrency?.onOverload();
+      throw error;
+    }
   }
 
   // One set of hooks per (model, target), made once: the request path allocates no closures for them.
@@ -129,7 +156,10 @@ export function attemptUpstream(router: Router, catalog: Catalog): Stage {
     let made = hooks.get(target);
     if (made === undefined) {
       made = {
-        onFirstToken: (ms) => router.observeTtft(model, target, ms, Date.now()),
+        onFirstToken: (ms) => {
+          router.observeTtft(model, target, ms, Date.now());
+          target.concurrency?.onSample(ms, target.slots?.inFlight ?? 0);
+        },
         onResponseHeaders: (status, headers) => router.onResponseHeaders(target, status, headers),
       };
       hooks.set(target, made);
@@ -141,6 +171,7 @@ export function attemptUpstream(router: Router, catalog: Catalog): Stage {
   function abandon(attempt: Attempt): void {
     attempt.target.inFlight--;
     attempt.lease.release(0);
+    attempt.slot?.release();
   }
 
   /** Runs the first attempt with a hedge: a second target starts if the first has not answered in time. */
@@ -305,6 +336,7 @@ export function attemptUpstream(router: Router, catalog: Catalog): Stage {
       await next();
     } finally {
       won.target.inFlight--;
+      won.slot?.release();
       const error = ctx.error;
       // A stream that broke after it started is the target's failure too; the client leaving is nobody's.
       if (error !== undefined && error.kind.startsWith('upstream_')) won.target.breaker.onFailure();

@@ -38,6 +38,8 @@ export class RequestContext {
   requestedModel: string | undefined = undefined;
   /** route */
   model: ModelRoute | undefined = undefined;
+  /** The request's class: the key's, or lower if the client asked (`x-sluice-priority`). */
+  priority: 'interactive' | 'batch' = 'interactive';
   /** performance.now() by which the client wants its answer (`x-sluice-timeout-ms`), if it said. */
   deadlineAt: number | undefined = undefined;
   /** attempt-upstream: the target that answered (or the last one tried) */

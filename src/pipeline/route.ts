@@ -24,6 +24,20 @@ function deadlineOf(value: string | string[] | undefined, startedAt: number): nu
   return startedAt + ms;
 }
 
+/** The key's class is the default and the ceiling: a client may only lower it to batch. */
+function priorityOf(
+  value: string | string[] | undefined,
+  ceiling: 'interactive' | 'batch',
+): 'interactive' | 'batch' {
+  if (value === undefined) return ceiling;
+  const text = (Array.isArray(value) ? value[0] : value)?.trim().toLowerCase();
+  if (text === 'batch') return 'batch';
+  if (text === 'interactive') return ceiling;
+  throw new GatewayError('invalid_request', 'x-sluice-priority: expected "interactive" or "batch"', {
+    param: 'x-sluice-priority',
+  });
+}
+
 export function route(catalog: Catalog): Stage {
   return async (ctx, next) => {
     const name = ctx.requestedModel as string;
@@ -40,6 +54,7 @@ export function route(catalog: Catalog): Stage {
     }
     ctx.model = model;
     ctx.deadlineAt = deadlineOf(ctx.req.headers['x-sluice-timeout-ms'], ctx.startedAt);
+    ctx.priority = priorityOf(ctx.req.headers['x-sluice-priority'], ctx.key?.priority ?? 'interactive');
     return next();
   };
 }

@@ -3,7 +3,15 @@
  * Target carries its live health (breaker, TTFT estimate, limits, in-flight count), which the router reads
  * to order and skip targets (docs/routing.md).
  */
-import type { ModelConfig, RoutingConfig, TargetConfig, Timeouts } from '../config/schema.js';
+import { AdaptiveLimit } from '../admission/concurrency/adaptive-limit.js';
+import { AdmissionQueue } from '../admission/queue/admission-queue.js';
+import type {
+  AdmissionConfig,
+  ModelConfig,
+  RoutingConfig,
+  TargetConfig,
+  Timeouts,
+} from '../config/schema.js';
 import type { ProviderAdapter } from '../providers/provider.js';
 import { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { LatencyTracker } from './latency-tracker.js';
@@ -20,6 +28,9 @@ export class Target implements Candidate {
   inFlight = 0;
   /** Set while the target is ejected as a latency outlier (epoch ms). */
   ejectedUntil = 0;
+  /** With adaptive concurrency: the limit that follows the target's TTFT, and the queue it sizes. */
+  concurrency: AdaptiveLimit | undefined;
+  slots: AdmissionQueue | undefined;
 
   constructor(
     readonly provider: ProviderAdapter,
@@ -31,6 +42,7 @@ export class Target implements Candidate {
     readonly cost: number | undefined,
     routing: RoutingConfig,
     limits: TargetConfig['limits'],
+    admission?: AdmissionConfig,
   ) {
     this.id = `${provider.name}/${model}`;
     const b = routing.breaker;
@@ -44,6 +56,17 @@ export class Target implements Candidate {
     });
     this.latency = new LatencyTracker(routing.latency.ewma_alpha);
     this.limiter = new TargetLimiter(limits ?? {});
+    const adaptive = admission?.adaptive_concurrency;
+    if (admission !== undefined && adaptive?.enabled === true) {
+      const limit = new AdaptiveLimit({ initial: adaptive.initial, min: adaptive.min, max: adaptive.max });
+      const queue = admission.queue;
+      this.concurrency = limit;
+      this.slots = new AdmissionQueue(() => limit.limit, {
+        maxQueued: queue.max_queued,
+        maxWaitMs: { interactive: queue.interactive_wait_ms, batch: queue.batch_wait_ms },
+      });
+      limit.onChange = () => this.slots?.pump();
+    }
   }
 
   get latencyMs(): number | undefined {
@@ -80,6 +103,7 @@ export class Catalog {
     providers: ReadonlyMap<string, { adapter: ProviderAdapter; timeouts: Timeouts }>,
     created: number,
     routing: RoutingConfig,
+    admission?: AdmissionConfig,
   ) {
     for (const m of models) {
       const targets = m.targets.map((t) => {
@@ -93,6 +117,7 @@ export class Catalog {
           costOf(t.price ?? m.price),
           routing,
           t.limits,
+          admission,
         );
       });
       this.byName.set(m.name, {

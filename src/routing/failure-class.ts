@@ -123,6 +123,7 @@ function classifyKind(kind: ErrorKind, error: GatewayError): FailureClass {
     case 'unsupported_media_type':
     case 'unsupported_feature':
     case 'rate_limited':
+    case 'overloaded':
     case 'exceeds_limit':
     case 'state_unavailable':
     case 'internal':
