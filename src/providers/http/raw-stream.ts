@@ -9,6 +9,7 @@ import type { Usage } from '../../canonical/usage.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { ByteSink, RawStream, UpstreamCall } from '../provider.js';
 import type { AttemptDeadline } from './attempt-deadline.js';
+import { pumpBody, streamFailure } from './body-pump.js';
 import { transportError } from './transport-errors.js';
 
 /** Watches a format's bytes as they pass (see providers/openai/sse-tap.ts, providers/anthropic/sse-tap.ts). */
@@ -43,13 +44,7 @@ export async function openRawStream(
       call.onFirstToken();
     }
   };
-  const fail = (error: unknown): GatewayError => {
-    const mapped = transportError(error, deadline.reason, providerName);
-    if (mapped.kind !== 'upstream_unreachable') return mapped;
-    return new GatewayError('upstream_stream_interrupted', `provider ${providerName} cut the stream`, {
-      cause: error,
-    });
-  };
+  const fail = (error: unknown): GatewayError => streamFailure(error, deadline, providerName);
 
   const first = await new Promise<Buffer | null>((resolve, reject) => {
     const cleanup = (): void => {
@@ -91,57 +86,26 @@ export async function openRawStream(
   }
 
   function pipeTo(sink: ByteSink): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const resume = (): void => {
-        body.resume();
-      };
-      let settled = false;
-      const finish = (error?: GatewayError): void => {
-        if (settled) return;
-        settled = true;
-        body.off('data', onData);
-        body.off('end', onEnd);
-        body.off('error', onError);
-        body.off('close', onClose);
-        deadline.release();
-        if (error === undefined) return resolve();
-        // Leaving early must end the upstream request, not drain it.
-        if (!body.destroyed) body.destroy();
-        reject(error);
-      };
-      const onData = (chunk: Buffer): void => {
+    const write = (chunk: Buffer): boolean => sink.write(chunk);
+    return pumpBody(body, deadline, providerName, {
+      start: () => {
+        // A body that broke between the first read and now ends with its error, before anything is written.
+        if (body.errored !== null) throw fail(body.errored);
+        return write(first as Buffer);
+      },
+      data: (chunk) => {
         see(chunk);
-        if (!sink.write(chunk)) {
-          body.pause();
-          sink.onDrain(resume);
-        }
-      };
-      const onEnd = (): void => {
-        // The client already has the upstream's error event: end without another one (failure() tells).
-        if (tap.failure?.() !== undefined) return finish();
-        finish(
-          tap.done
-            ? undefined
-            : new GatewayError(
-                'upstream_stream_interrupted',
-                `provider ${providerName} ended the stream early`,
-              ),
-        );
-      };
-      const onError = (error: Error): void => finish(fail(error));
-      // A body destroyed without an error event (the socket went away between two reads) ends here.
-      const onClose = (): void => finish(fail(body.errored ?? new Error('upstream body closed')));
-      if (body.errored !== null) return finish(fail(body.errored));
-      if (!sink.write(first as Buffer)) {
-        body.pause();
-        sink.onDrain(resume);
-      }
-      // The whole stream may have come with the first read, and 'end' gone out before we listened.
-      if (body.readableEnded) return onEnd();
-      body.on('data', onData);
-      body.once('end', onEnd);
-      body.once('error', onError);
-      body.once('close', onClose);
+        return write(chunk);
+      },
+      // The client already has an upstream's own error event: end without another one (failure() tells).
+      end: () =>
+        tap.failure?.() !== undefined || tap.done
+          ? undefined
+          : new GatewayError(
+              'upstream_stream_interrupted',
+              `provider ${providerName} ended the stream early`,
+            ),
+      onDrain: (resume) => sink.onDrain(resume),
     });
   }
 

@@ -9,7 +9,7 @@ import type { StreamPart } from '../../canonical/chat.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { PartSink, PartStream, UpstreamCall } from '../provider.js';
 import type { AttemptDeadline } from './attempt-deadline.js';
-import { transportError } from './transport-errors.js';
+import { pumpBody, streamFailure } from './body-pump.js';
 
 /** Incremental decoder of one provider's stream format. Both methods throw a GatewayError on an error event. */
 export interface StreamDecoder {
@@ -50,13 +50,7 @@ export async function openTranslatedStream(
     }
     return parts;
   };
-  const fail = (error: unknown): GatewayError => {
-    const mapped = transportError(error, deadline.reason, providerName);
-    if (mapped.kind !== 'upstream_unreachable') return mapped;
-    return new GatewayError('upstream_stream_interrupted', `provider ${providerName} cut the stream`, {
-      cause: error,
-    });
-  };
+  const fail = (error: unknown): GatewayError => streamFailure(error, deadline, providerName);
 
   // The first parts, read with 'readable' so nothing flows before the pipeline decides to write.
   let ended = false;
@@ -109,57 +103,22 @@ export async function openTranslatedStream(
   }
 
   function pipeTo(sink: PartSink): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const resume = (): void => {
-        body.resume();
-      };
-      let settled = false;
-      const finish = (error?: unknown): void => {
-        if (settled) return;
-        settled = true;
-        body.off('data', onData);
-        body.off('end', onEnd);
-        body.off('error', onError);
-        body.off('close', onClose);
-        deadline.release();
-        if (error === undefined) return resolve();
-        // Leaving early must end the upstream request, not drain it.
-        if (!body.destroyed) body.destroy();
-        reject(error);
-      };
-      const deliver = (parts: StreamPart[]): void => {
-        if (parts.length > 0 && !sink.write(parts)) {
-          body.pause();
-          sink.onDrain(resume);
-        }
-      };
-      const onData = (chunk: Buffer): void => {
-        try {
-          deliver(decode(chunk));
-        } catch (error) {
-          finish(error);
-        }
-      };
-      const onEnd = (): void => {
-        try {
+    const deliver = (parts: StreamPart[]): boolean => parts.length === 0 || sink.write(parts);
+    return pumpBody(
+      body,
+      deadline,
+      providerName,
+      {
+        start: () => deliver(first),
+        data: (chunk) => deliver(decode(chunk)),
+        end: () => {
           deliver(decode(null));
-          finish();
-        } catch (error) {
-          finish(error);
-        }
-      };
-      const onError = (error: Error): void => finish(fail(error));
-      // A body destroyed without an error event (the socket went away between two reads) ends here.
-      const onClose = (): void => finish(fail(body.errored ?? new Error('upstream body closed')));
-      deliver(first);
-      if (ended) return finish();
-      if (body.errored !== null) return finish(fail(body.errored));
-      if (body.readableEnded) return onEnd();
-      body.on('data', onData);
-      body.once('end', onEnd);
-      body.once('error', onError);
-      body.once('close', onClose);
-    });
+          return undefined;
+        },
+        onDrain: (resume) => sink.onDrain(resume),
+      },
+      ended,
+    );
   }
 
   return { kind: 'stream', pipeTo };
