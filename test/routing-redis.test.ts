@@ -85,6 +85,7 @@ describe('readiness follows the state backend', () => {
       backend: 'redis' as const,
       redis_url: 'redis://127.0.0.1:1/0',
       on_error: 'open' as const,
+      key_prefix: '{sluice-readyz}:',
     };
     const errors: unknown[] = [];
     const store = await createCooldownStore(state, {

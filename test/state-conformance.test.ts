@@ -99,7 +99,7 @@ function contractSuite(name: string, make: MakeStore): void {
 }
 
 contractSuite('memory', (now) =>
-  createCooldownStore({ backend: 'memory', redis_url: '', on_error: 'open' }, { now }),
+  createCooldownStore({ backend: 'memory', redis_url: '', on_error: 'open', key_prefix: '{sluice}:' }, { now }),
 );
 
 async function redisAnswers(): Promise<boolean> {
@@ -116,7 +116,7 @@ const haveRedis = await redisAnswers();
 const skipRedis = haveRedis ? false : process.env['CI'] === 'true' ? false : 'no Redis at 127.0.0.1:6379';
 
 const prefix = `{sluice-test-${randomUUID()}}:`;
-const redisState: StateConfig = { backend: 'redis', redis_url: redisUrl, on_error: 'closed' };
+const redisState: StateConfig = { backend: 'redis', redis_url: redisUrl, on_error: 'closed', key_prefix: '{sluice}:' };
 const errors: unknown[] = [];
 const opened: CooldownStore[] = [];
 
@@ -217,7 +217,7 @@ if (skipRedis === false) {
       const port = await closedPort();
       const reported: unknown[] = [];
       const store = await createCooldownStore(
-        { backend: 'redis', redis_url: `redis://127.0.0.1:${port}/0`, on_error: 'open' },
+        { backend: 'redis', redis_url: `redis://127.0.0.1:${port}/0`, on_error: 'open', key_prefix: '{sluice}:' },
         { prefix, onError: (e) => reported.push(e) },
       );
       try {
@@ -238,7 +238,7 @@ if (skipRedis === false) {
       const url = `redis://127.0.0.1:${port}/0`;
       const reported: unknown[] = [];
       const store = await createCooldownStore(
-        { backend: 'redis', redis_url: url, on_error: 'open' },
+        { backend: 'redis', redis_url: url, on_error: 'open', key_prefix: '{sluice}:' },
         { prefix, onError: (e) => reported.push(e) },
       );
       let server: ChildProcess | undefined;
@@ -286,7 +286,7 @@ if (skipRedis === false) {
       const port = await closedPort();
       await assert.rejects(
         createCooldownStore(
-          { backend: 'redis', redis_url: `redis://127.0.0.1:${port}/0`, on_error: 'closed' },
+          { backend: 'redis', redis_url: `redis://127.0.0.1:${port}/0`, on_error: 'closed', key_prefix: '{sluice}:' },
           { prefix, onError: () => undefined },
         ),
         /unreachable at start/,

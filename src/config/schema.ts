@@ -304,7 +304,25 @@ export const configSchema = z
       .object({
         backend: z.enum(['memory', 'redis']).default('memory'),
         redis_url: z.string().default('redis://127.0.0.1:6379/0'),
-        on_error: z.enum(['open', 'closed']).default('open'),
+        on_error: z
+          .enum(['open', 'closed'])
+          .default('open')
+          .describe(
+            'Redis unreachable: open = per-replica limits (each limit divided by the replica count), closed = refuse (503).',
+          ),
+        key_prefix: z
+          .string()
+          .regex(/^[^{]*\{[^}]+\}/, 'must contain a Redis Cluster hash tag, e.g. {sluice}:')
+          .default('{sluice}:')
+          .describe('Prefix of every Redis key Sluice writes; its {hash tag} keeps them in one cluster slot.'),
+        replicas: z
+          .number()
+          .int()
+          .positive()
+          .optional()
+          .describe(
+            'Replica count for per-replica limits while Redis is away; absent: the count last seen in Redis (replicas announce themselves there).',
+          ),
       })
       .strict()
       .prefault({}),

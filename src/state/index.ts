@@ -4,7 +4,7 @@
  * sees of a target, and a breaker that opens fleet-wide on one replica's network trouble would do harm.
  */
 import type { StateConfig } from '../config/schema.js';
-import { defaultCooldownPrefix, type CooldownStore, type CooldownStoreOptions } from './cooldowns.js';
+import type { CooldownStore, CooldownStoreOptions } from './cooldowns.js';
 import { MemoryCooldownStore } from './memory-cooldowns.js';
 
 export type { CooldownStore, CooldownStoreOptions } from './cooldowns.js';
@@ -25,7 +25,7 @@ export async function createCooldownStore(
   const { openRedisCooldownStore } = await import('./redis-cooldowns.js');
   return openRedisCooldownStore({
     url: state.redis_url,
-    prefix: options.prefix ?? defaultCooldownPrefix,
+    prefix: options.prefix ?? state.key_prefix,
     failClosed: state.on_error === 'closed',
     onError: options.onError ?? warn,
     ...(options.now === undefined ? {} : { now: options.now }),
