@@ -16,6 +16,7 @@ import { subscribeAccessLog } from './observability/access-log.js';
 import { createLogger, flushLogsSync } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
 import { authenticate } from './pipeline/authenticate.js';
+import { hasQuotas } from './admission/create-limiter.js';
 import type { Limiter } from './admission/limits/limiter.js';
 import { admit } from './pipeline/admit.js';
 import { attemptUpstream } from './pipeline/attempt-upstream.js';
@@ -102,10 +103,29 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
     Math.floor(Date.now() / 1000),
     config.routing,
     config.admission,
+    // With Redis, targets' limits are shared by the replicas too; in one process routing keeps them.
+    config.state.backend === 'redis' ? parts.limiter : undefined,
   );
   const cooldowns = options.cooldowns ?? new MemoryCooldownStore();
   const router = new Router(config.routing, cooldowns);
-  const metrics = createMetrics(owner, () => catalog.targets());
+  const metrics = createMetrics(owner, () => catalog.targets(), parts.limiter?.health);
+  const health = parts.limiter?.health;
+  if (health !== undefined) {
+    // The shared state's outages, once each way (failover-limiter.ts).
+    health.onStateChange = (change) => {
+      if (change.degraded) {
+        logger.warn(
+          { err: change.error, replicas: health.replicas, on_error: config.state.on_error },
+          config.state.on_error === 'open'
+            ? 'state backend unreachable: limits are per replica (each divided by the replica count) until it is back'
+            : 'state backend unreachable: requests with limits are refused (state.on_error: closed) until it is back',
+        );
+      } else {
+        logger.info('state backend reachable again: limits are shared again');
+      }
+    };
+    if (health.degraded) logger.warn({ replicas: health.replicas }, 'state backend unreachable at start');
+  }
   const keys = new VirtualKeyStore(config.keys);
   if (keys.open) logger.warn('no virtual keys configured: the gateway accepts requests without an API key');
 
@@ -116,7 +136,7 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
     readBody(config.server.max_body_bytes, config.server.request_timeout_ms),
     parseRequest,
     route(catalog),
-    ...(parts.limiter === undefined ? [] : [admit(parts.limiter, config)]),
+    ...(parts.limiter === undefined || !hasQuotas(config) ? [] : [admit(parts.limiter, config)]),
     attemptUpstream(router, catalog),
     respond,
   ];

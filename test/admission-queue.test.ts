@@ -96,6 +96,25 @@ describe('one slot, two classes', () => {
     assert.equal(slow.stats.requests, before + 1, 'the shed request never reached the upstream');
   });
 
+  test('/metrics shows the adaptive limit, the queue, its waits and the shedding', async () => {
+    const text = await (await fetch(`${strict.url}/metrics`)).text();
+    const line = (prefix: string): string | undefined => text.split('\n').find((l) => l.startsWith(prefix));
+    assert.equal(
+      line('sluice_adaptive_concurrency_limit{'),
+      'sluice_adaptive_concurrency_limit{provider="slow",target_model="gpt-4o-mini"} 1',
+    );
+    assert.match(line('sluice_admission_queue_length{') ?? '', / 0$/);
+    assert.match(line('sluice_admission_queue_wait_seconds_count{priority="interactive"}') ?? '', / [1-9]/);
+    assert.match(
+      line('sluice_admission_decisions_total{stage="queue",outcome="shed",reason="deadline"}') ?? '',
+      / [1-9]/,
+    );
+    assert.match(
+      line('sluice_admission_decisions_total{stage="queue",outcome="admitted",reason="immediate"}') ?? '',
+      / [1-9]/,
+    );
+  });
+
   test('a bad x-sluice-priority is a 400 naming the header', async () => {
     const reply = await send(gw, 'sk-queue-interactive-1', { 'x-sluice-priority': 'urgent' });
     assert.equal(reply.status, 400);

@@ -42,6 +42,7 @@ describe('limits of keys and teams (memory backend)', () => {
       models: [
         { name: 'm', targets: [{ provider: 'sim', model }] },
         { name: 'slow', targets: [{ provider: 'slow', model }] },
+        { name: 'scarce', targets: [{ provider: 'sim', model }], limits: { rpm: 2 } },
       ],
       keys: [
         { name: 'rpm3', key: 'sk-admission-rpm3', limits: { rpm: 3 } },
@@ -107,6 +108,26 @@ describe('limits of keys and teams (memory backend)', () => {
     assert.match((refused.json['error'] as { message: string }).message, /team:alpha/);
   });
 
+  test("a model's limit holds for every key together, and /metrics counts the decisions", async () => {
+    const body = { model: 'scarce', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 };
+    assert.equal((await post(gw, 'sk-admission-free', body)).status, 200);
+    assert.equal((await post(gw, 'sk-admission-conc1', body)).status, 200);
+    const refused = await post(gw, 'sk-admission-free', body);
+    assert.equal(refused.status, 429);
+    assert.match((refused.json['error'] as { message: string }).message, /rpm limit of model:scarce/);
+    assert.equal(refused.headers.get('ratelimit-policy'), '"model-scarce-rpm";q=2;w=60');
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const count = (labels: string): number =>
+      Number(
+        metrics
+          .split('\n')
+          .find((l) => l.startsWith(`sluice_admission_decisions_total{${labels}}`))
+          ?.split(' ')[1] ?? 0,
+      );
+    assert.ok(count('stage="limits",outcome="admitted",reason="within_limits"') >= 2);
+    assert.ok(count('stage="limits",outcome="rejected",reason="rpm"') >= 1);
+  });
+
   test('concurrency: the second request in flight is refused, and the slot comes back when the first ends', async () => {
     const body = { model: 'slow', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 };
     const [a, b] = await Promise.all([
@@ -143,6 +164,45 @@ describe('limits shared through Redis by two gateways', () => {
       await a.close();
       await b.close();
       await sim.close();
+    }
+  });
+
+  test("a target's limits are shared too: two gateways send it exactly its rpm, the rest goes elsewhere", async () => {
+    const limited = await startSimulator({ port: 0 });
+    const spare = await startSimulator({ port: 0 });
+    const provider = `limited-${randomUUID()}`;
+    const config = {
+      state: { backend: 'redis', redis_url: 'redis://127.0.0.1:6379/0' },
+      providers: [upstream(provider, limited.url), upstream('spare', spare.url)],
+      models: [
+        {
+          name: 'm',
+          // The limited target first by weight, so it is asked whenever it has room.
+          targets: [
+            { provider, model, weight: 1000, limits: { rpm: 6 } },
+            { provider: 'spare', model, weight: 0.001 },
+          ],
+        },
+      ],
+      keys: [{ name: 'free', key: 'sk-admission-target-01' }],
+    };
+    const a = await startGateway({ ...config, routing: { max_attempts: 2, cooldowns: false } });
+    const b = await startGateway({ ...config, routing: { max_attempts: 2, cooldowns: false } });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => post(i % 2 === 0 ? a : b, 'sk-admission-target-01')),
+      );
+      assert.deepEqual(
+        results.map((r) => r.status).filter((s) => s !== 200),
+        [],
+      );
+      assert.equal(limited.stats.requests, 6);
+      assert.equal(spare.stats.requests, 24);
+    } finally {
+      await a.close();
+      await b.close();
+      await limited.close();
+      await spare.close();
     }
   });
 });

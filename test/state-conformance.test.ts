@@ -99,7 +99,10 @@ function contractSuite(name: string, make: MakeStore): void {
 }
 
 contractSuite('memory', (now) =>
-  createCooldownStore({ backend: 'memory', redis_url: '', on_error: 'open', key_prefix: '{sluice}:' }, { now }),
+  createCooldownStore(
+    { backend: 'memory', redis_url: '', on_error: 'open', key_prefix: '{sluice}:' },
+    { now },
+  ),
 );
 
 async function redisAnswers(): Promise<boolean> {
@@ -116,7 +119,12 @@ const haveRedis = await redisAnswers();
 const skipRedis = haveRedis ? false : process.env['CI'] === 'true' ? false : 'no Redis at 127.0.0.1:6379';
 
 const prefix = `{sluice-test-${randomUUID()}}:`;
-const redisState: StateConfig = { backend: 'redis', redis_url: redisUrl, on_error: 'closed', key_prefix: '{sluice}:' };
+const redisState: StateConfig = {
+  backend: 'redis',
+  redis_url: redisUrl,
+  on_error: 'closed',
+  key_prefix: '{sluice}:',
+};
 const errors: unknown[] = [];
 const opened: CooldownStore[] = [];
 
@@ -217,7 +225,12 @@ if (skipRedis === false) {
       const port = await closedPort();
       const reported: unknown[] = [];
       const store = await createCooldownStore(
-        { backend: 'redis', redis_url: `redis://127.0.0.1:${port}/0`, on_error: 'open', key_prefix: '{sluice}:' },
+        {
+          backend: 'redis',
+          redis_url: `redis://127.0.0.1:${port}/0`,
+          on_error: 'open',
+          key_prefix: '{sluice}:',
+        },
         { prefix, onError: (e) => reported.push(e) },
       );
       try {
@@ -286,7 +299,12 @@ if (skipRedis === false) {
       const port = await closedPort();
       await assert.rejects(
         createCooldownStore(
-          { backend: 'redis', redis_url: `redis://127.0.0.1:${port}/0`, on_error: 'closed', key_prefix: '{sluice}:' },
+          {
+            backend: 'redis',
+            redis_url: `redis://127.0.0.1:${port}/0`,
+            on_error: 'closed',
+            key_prefix: '{sluice}:',
+          },
           { prefix, onError: () => undefined },
         ),
         /unreachable at start/,

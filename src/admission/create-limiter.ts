@@ -1,8 +1,8 @@
 /**
  * The limiter for keys' and teams' limits, on the configured state backend: in process, or Redis shared by
- * every replica. None at all when no key or team has a limit, so such a gateway pays nothing for it. With
- * Redis unreachable at start, `state.on_error: open` falls back to per-replica limits (and says so),
- * `closed` refuses to start.
+ * every replica. None at all when nothing has a limit, so such a gateway pays nothing for it. With Redis
+ * unreachable at start, `state.on_error: open` starts with per-replica limits until Redis answers
+ * (failover-limiter.ts), `closed` refuses to start.
  */
 import type { Config } from '../config/schema.js';
 import type { Limiter } from './limits/limiter.js';
@@ -12,19 +12,42 @@ const hasLimits = (limits: { rpm?: number; tpm?: number; concurrency?: number } 
   limits !== undefined &&
   (limits.rpm !== undefined || limits.tpm !== undefined || limits.concurrency !== undefined);
 
+/** Whether admission has any limit to take: keys', teams' or models' (client quotas). */
+export function hasQuotas(config: Config): boolean {
+  return (
+    config.keys.some((k) => hasLimits(k.limits)) ||
+    config.teams.some((t) => hasLimits(t.limits)) ||
+    config.models.some((m) => hasLimits(m.limits))
+  );
+}
+
+/** Targets' limits go through the limiter only when it is shared; in one process routing keeps them. */
+function hasSharedTargetLimits(config: Config): boolean {
+  return (
+    config.state.backend === 'redis' && config.models.some((m) => m.targets.some((t) => hasLimits(t.limits)))
+  );
+}
+
 export async function createLimiter(config: Config): Promise<Limiter | undefined> {
-  if (!config.keys.some((k) => hasLimits(k.limits)) && !config.teams.some((t) => hasLimits(t.limits))) {
-    return undefined;
-  }
+  if (!hasQuotas(config) && !hasSharedTargetLimits(config)) return undefined;
   if (config.state.backend === 'memory') return new MemoryLimiter();
-  const { openRedisLimiter } = await import('./limits/redis-limiter.js');
+  const { RedisLimiter } = await import('./limits/redis-limiter.js');
+  const { FailoverLimiter } = await import('./limits/failover-limiter.js');
+  const primary = new RedisLimiter({ url: config.state.redis_url, prefix: config.state.key_prefix });
+  const limiter = new FailoverLimiter(primary, {
+    failOpen: config.state.on_error === 'open',
+    replicas: config.state.replicas,
+  });
   try {
-    return await openRedisLimiter({ url: config.state.redis_url });
+    await primary.start();
+    await limiter.announce();
   } catch (error) {
-    if (config.state.on_error === 'closed') throw error;
-    process.emitWarning(
-      `sluice: Redis unreachable for limits (${error instanceof Error ? error.message : String(error)}); limits are per replica until restart`,
-    );
-    return new MemoryLimiter();
+    if (config.state.on_error === 'closed') {
+      await limiter.close();
+      throw error;
+    }
+    // ioredis keeps reconnecting; until it does, limits are this replica's share (failover-limiter.ts).
+    limiter.startDegraded(error);
   }
+  return limiter;
 }

@@ -130,7 +130,11 @@ const target = z
     provider: z.string().describe('Name of a provider above.'),
     model: z.string().min(1).describe('Model name sent upstream (Azure: deployment; Bedrock: model id).'),
     weight: z.number().positive().default(1),
-    limits: limits.optional().describe('Per-target limits that routing respects (per replica).'),
+    limits: limits
+      .optional()
+      .describe(
+        "This deployment's capacity: routing skips the target while it is full (shared by replicas with state.backend redis).",
+      ),
     price: price
       .optional()
       .describe("This target's price, when it differs from the model's (the cost strategy)."),
@@ -240,6 +244,9 @@ const model = z
       .strict()
       .optional(),
     price: price.optional(),
+    limits: limits
+      .optional()
+      .describe("Every client's requests to this model together, taken with the key's and team's limits."),
   })
   .strict();
 
@@ -314,7 +321,9 @@ export const configSchema = z
           .string()
           .regex(/^[^{]*\{[^}]+\}/, 'must contain a Redis Cluster hash tag, e.g. {sluice}:')
           .default('{sluice}:')
-          .describe('Prefix of every Redis key Sluice writes; its {hash tag} keeps them in one cluster slot.'),
+          .describe(
+            'Prefix of every Redis key Sluice writes; its {hash tag} keeps them in one cluster slot.',
+          ),
         replicas: z
           .number()
           .int()

@@ -5,19 +5,23 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RequestContext } from '../pipeline/context.js';
+import type { LimiterHealth } from '../admission/limits/limiter.js';
 import type { Target } from '../routing/catalog.js';
 import {
+  admissionDecision,
   attemptEnd,
   firstToken,
   requestEnd,
   requestStart,
   routeDecision,
   subscribe,
+  type AdmissionEvent,
   type AttemptEvent,
   type RouteDecisionEvent,
 } from './events.js';
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const waitBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
 const ttftBuckets = [0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
 
 export interface GatewayMetrics {
@@ -60,7 +64,11 @@ function keyOf(ctx: RequestContext): string {
 
 const breakerValue = { closed: 0, 'half-open': 1, open: 2 } as const;
 
-export function createMetrics(owner: object, targets: () => Iterable<Target> = () => []): GatewayMetrics {
+export function createMetrics(
+  owner: object,
+  targets: () => Iterable<Target> = () => [],
+  state?: LimiterHealth,
+): GatewayMetrics {
   const registry = new Registry();
   // Read at scrape time from the targets themselves: nothing on the request path.
   new Gauge({
@@ -87,6 +95,77 @@ export function createMetrics(owner: object, targets: () => Iterable<Target> = (
         this.set({ provider: target.provider.name, target_model: target.model }, target.inFlight);
       }
     },
+  });
+  new Gauge({
+    name: 'sluice_adaptive_concurrency_limit',
+    help: 'Current adaptive concurrency limit of each target (admission.adaptive_concurrency).',
+    labelNames: ['provider', 'target_model'],
+    registers: [registry],
+    collect() {
+      for (const target of targets()) {
+        if (target.concurrency === undefined) continue;
+        this.set({ provider: target.provider.name, target_model: target.model }, target.concurrency.limit);
+      }
+    },
+  });
+  new Gauge({
+    name: 'sluice_admission_queue_length',
+    help: "Requests waiting for a target's concurrency slot, by priority.",
+    labelNames: ['provider', 'target_model', 'priority'],
+    registers: [registry],
+    collect() {
+      for (const target of targets()) {
+        const slots = target.slots;
+        if (slots === undefined) continue;
+        for (const priority of ['interactive', 'batch'] as const) {
+          this.set(
+            { provider: target.provider.name, target_model: target.model, priority },
+            slots.queuedOf(priority),
+          );
+        }
+      }
+    },
+  });
+  if (state !== undefined) {
+    new Gauge({
+      name: 'sluice_state_degraded',
+      help: 'Whether the shared state (Redis) is unreachable and limits are per replica (state.on_error).',
+      registers: [registry],
+      collect() {
+        this.set(state.degraded ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'sluice_state_replicas',
+      help: 'Replicas known from the shared state: what divides each limit while it is unreachable.',
+      registers: [registry],
+      collect() {
+        this.set(state.replicas);
+      },
+    });
+    new Counter({
+      name: 'sluice_state_local_decisions_total',
+      help: 'Admission decisions taken by this replica alone because the shared state was unreachable.',
+      registers: [registry],
+      collect() {
+        // The limiter counts; the counter reports its running total.
+        this.reset();
+        this.inc(state.localDecisions);
+      },
+    });
+  }
+  const admissions = new Counter({
+    name: 'sluice_admission_decisions_total',
+    help: 'Admission decisions by stage (limits, queue), outcome and reason.',
+    labelNames: ['stage', 'outcome', 'reason'],
+    registers: [registry],
+  });
+  const queueWait = new Histogram({
+    name: 'sluice_admission_queue_wait_seconds',
+    help: "Time a request waited for a target's concurrency slot (0 when one was free).",
+    labelNames: ['priority'],
+    buckets: waitBuckets,
+    registers: [registry],
   });
   const decisions = new Counter({
     name: 'sluice_route_decisions_total',
@@ -133,6 +212,8 @@ export function createMetrics(owner: object, targets: () => Iterable<Target> = (
   const inFlightBy = new Children((l) => inFlight.labels(l));
   const attemptsBy = new Children((l) => attempts.labels(l));
   const decisionsBy = new Children((l) => decisions.labels(l));
+  const admissionsBy = new Children((l) => admissions.labels(l));
+  const queueWaitBy = new Children((l) => queueWait.labels(l));
 
   const onStart = (message: unknown): void => {
     const ctx = message as RequestContext;
@@ -172,7 +253,18 @@ export function createMetrics(owner: object, targets: () => Iterable<Target> = (
       }))
       .inc();
   };
+  const onAdmission = (message: unknown): void => {
+    const event = message as AdmissionEvent;
+    if (event.ctx.owner !== owner) return;
+    const { stage, outcome, reason } = event;
+    admissionsBy.get(`${stage}\u0000${outcome}\u0000${reason}`, () => ({ stage, outcome, reason })).inc();
+    if (event.waitedMs !== undefined) {
+      const priority = event.ctx.priority;
+      queueWaitBy.get(priority, () => ({ priority })).observe(event.waitedMs / 1000);
+    }
+  };
   const unsubscribe = [
+    subscribe(admissionDecision, onAdmission),
     subscribe(routeDecision, onDecision),
     subscribe(requestStart, onStart),
     subscribe(requestEnd, onEnd),

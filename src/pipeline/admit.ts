@@ -1,26 +1,35 @@
 /**
- * Admission by the gateway's own limits (issue 6, first part): the limits of the request's virtual key and
- * of its team, taken in one atomic step from the state backend's limiter (all or none), before anything is
+ * Admission by the gateway's own limits: the limits of the request's virtual key, of its team and of the
+ * model it names, taken in one atomic step from the state backend's limiter (all or none), before anything is
  * sent upstream. Tokens per minute are reserved as the prompt (a real tokenizer) plus the maximum output,
  * and settled to the actual usage when the answer is done; concurrency is held until then.
  *
  * A refused request is a 429 with Retry-After and the IETF RateLimit-Policy / RateLimit fields, and costs
- * the upstream nothing; a request larger than a tpm limit could ever admit is a 400 that says so. A key
- * and team without limits skip the stage entirely. Priorities, queueing and adaptive concurrency come next.
+ * the upstream nothing; a request larger than a tpm limit could ever admit is a 400 that says so. A
+ * request with no such limit skips the stage. Targets' limits are a deployment's capacity, not a client's
+ * quota: routing takes them when it picks the target (attempt-upstream.ts), and skips a full target.
  */
 import type { Limiter, LimitSpec } from '../admission/limits/limiter.js';
 import { rateLimit, rateLimitPolicy, type QuotaPolicy } from '../admission/ratelimit-headers.js';
 import { loadTokenCounter, reservedTokens } from '../admission/token-count.js';
 import type { Config } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { admissionDecision, publish } from '../observability/events.js';
 import type { RequestContext, Stage } from './context.js';
+
+function report(ctx: RequestContext, outcome: 'admitted' | 'rejected', reason: string): void {
+  publish(admissionDecision, { ctx, stage: 'limits', outcome, reason });
+}
 
 type Limits = { rpm?: number | undefined; tpm?: number | undefined; concurrency?: number | undefined };
 
-function specsOf(ctx: RequestContext, teams: ReadonlyMap<string, Limits>): LimitSpec[] {
+function specsOf(
+  ctx: RequestContext,
+  teams: ReadonlyMap<string, Limits>,
+  models: ReadonlyMap<string, Limits>,
+): LimitSpec[] {
   const specs: LimitSpec[] = [];
   const key = ctx.key;
-  if (key === undefined) return specs;
   const push = (name: string, limits: Limits | undefined): void => {
     if (limits === undefined) return;
     const spec: LimitSpec = { key: name };
@@ -29,8 +38,12 @@ function specsOf(ctx: RequestContext, teams: ReadonlyMap<string, Limits>): Limit
     if (limits.concurrency !== undefined) spec.concurrency = limits.concurrency;
     if (spec.rpm !== undefined || spec.tpm !== undefined || spec.concurrency !== undefined) specs.push(spec);
   };
-  push(`key:${key.name}`, key.limits);
-  if (key.team !== undefined) push(`team:${key.team}`, teams.get(key.team));
+  if (key !== undefined) {
+    push(`key:${key.name}`, key.limits);
+    if (key.team !== undefined) push(`team:${key.team}`, teams.get(key.team));
+  }
+  const model = ctx.model?.name;
+  if (model !== undefined) push(`model:${model}`, models.get(model));
   return specs;
 }
 
@@ -69,17 +82,25 @@ async function tokensOf(ctx: RequestContext): Promise<number> {
 
 export function admit(limiter: Limiter, config: Config): Stage {
   const teams = new Map<string, Limits>(config.teams.map((t) => [t.name, t.limits ?? {}]));
+  const models = new Map<string, Limits>(config.models.map((m) => [m.name, m.limits ?? {}]));
   const failOpen = config.state.on_error === 'open';
   return async (ctx, next) => {
-    const specs = specsOf(ctx, teams);
+    const specs = specsOf(ctx, teams, models);
     if (specs.length === 0) return next();
     const tokens = specs.some((s) => s.tpm !== undefined) ? await tokensOf(ctx) : 0;
+    // Target tpm limits (taken when routing picks a target) reuse the count instead of estimating.
+    if (tokens > 0) ctx.reservedTokens = tokens;
     let decision;
     try {
       decision = await limiter.acquire(specs, tokens);
     } catch (error) {
-      // The shared state is gone: `open` lets the request through unlimited, `closed` refuses it.
-      if (failOpen) return next();
+      // With Redis, on_error: open already fell back to local limits (failover-limiter.ts); this is
+      // `closed`, or a local failure: `open` lets the request through unlimited, `closed` refuses it.
+      if (failOpen) {
+        report(ctx, 'admitted', 'state_unavailable');
+        return next();
+      }
+      report(ctx, 'rejected', 'state_unavailable');
       throw new GatewayError('state_unavailable', 'the rate-limit state is unreachable', {
         retryAfterSeconds: 1,
         cause: error,
@@ -87,6 +108,7 @@ export function admit(limiter: Limiter, config: Config): Stage {
     }
     if (!decision.admitted) {
       if ('tooLarge' in decision) {
+        report(ctx, 'rejected', 'exceeds_limit');
         const { key, max } = decision.tooLarge;
         throw new GatewayError(
           'exceeds_limit',
@@ -94,6 +116,7 @@ export function admit(limiter: Limiter, config: Config): Stage {
         );
       }
       const { key, kind } = decision.limit;
+      report(ctx, 'rejected', kind);
       const name = `${key.replace(':', '-')}-${kind}`;
       const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
       throw new GatewayError('rate_limited', `${kind} limit of ${key} reached; retry after ${retryAfter} s`, {
@@ -104,6 +127,7 @@ export function admit(limiter: Limiter, config: Config): Stage {
         },
       });
     }
+    report(ctx, 'admitted', 'within_limits');
     const lease = decision.lease;
     try {
       await next();

@@ -12,7 +12,7 @@
 import type { Timeouts } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { Cancellation } from '../http/cancellation.js';
-import { publish, routeDecision } from '../observability/events.js';
+import { admissionDecision, publish, routeDecision, type AdmissionEvent } from '../observability/events.js';
 import type { ChatOutcome, EmbeddingsOutcome } from '../providers/provider.js';
 import { fullJitterDelay } from '../resilience/backoff.js';
 import type { Catalog, ModelRoute, Target } from '../routing/catalog.js';
@@ -20,6 +20,8 @@ import { classifyFailure, type FailureClass } from '../routing/failure-class.js'
 import { RoutePlan, type Failure } from '../routing/route-plan.js';
 import type { Router } from '../routing/router.js';
 import type { TargetLease } from '../routing/target-limiter.js';
+import type { Lease } from '../admission/limits/limiter.js';
+import type { Admission } from '../admission/queue/admission-queue.js';
 import { callTarget, type AttemptHooks } from './call-upstream.js';
 import type { RequestContext, Stage } from './context.js';
 import { toGatewayError } from './handle-errors.js';
@@ -47,6 +49,35 @@ function timeoutsFor(target: Target, deadlineAt: number | undefined, now: number
     ttft_ms: Math.min(t.ttft_ms, left),
     idle_ms: Math.min(t.idle_ms, left),
     total_ms: Math.min(t.total_ms, left),
+  };
+}
+
+function reportQueue(ctx: RequestContext, admission: Admission): void {
+  const event: AdmissionEvent = admission.admitted
+    ? {
+        ctx,
+        stage: 'queue',
+        outcome: 'admitted',
+        reason: admission.waitedMs > 0 ? 'waited' : 'immediate',
+        waitedMs: admission.waitedMs,
+      }
+    : admission.reason === 'aborted'
+      ? { ctx, stage: 'queue', outcome: 'abandoned', reason: 'client_gone' }
+      : { ctx, stage: 'queue', outcome: 'shed', reason: admission.reason };
+  admissionDecision.publish(event);
+}
+
+/**
+ * A shared limiter's lease as a target lease: settled to the actual tokens when they are known, released
+ * with the whole reservation kept when they are not. Off the answer's path; a failed settle leaves the
+ * reservation charged (the safe side) and the slot to expire.
+ */
+function sharedLease(lease: Lease): TargetLease {
+  return {
+    release(actualTokens) {
+      const done = actualTokens === undefined ? lease.release() : lease.settle(actualTokens);
+      done.catch(() => {});
+    },
   };
 }
 
@@ -101,13 +132,23 @@ export function attemptUpstream(router: Router, catalog: Catalog): Stage {
   const { max_attempts: maxAttempts } = router.config;
   const { backoff_base_ms: backoffBase, backoff_max_ms: backoffMax } = router.config.retry;
 
-  /** Takes the target's breaker slot and limit; undefined (and logged) when either refuses. */
-  function acquire(ctx: RequestContext, plan: RoutePlan, target: Target): TargetLease | undefined {
+  /**
+   * Takes the target's breaker slot and limit; undefined (and logged) when either refuses. Synchronous
+   * unless the target's limits are on the shared backend (one Redis round trip).
+   */
+  function acquire(
+    ctx: RequestContext,
+    plan: RoutePlan,
+    target: Target,
+  ): TargetLease | undefined | Promise<TargetLease | undefined> {
     if (!target.breaker.tryAcquire()) {
       plan.skip(target, 'breaker-open');
       return undefined;
     }
-    const lease = target.limiter.tryAcquire(target.limiter.limited ? estimateTokens(ctx) : 0);
+    if (target.shared !== undefined) return acquireShared(ctx, plan, target, target.shared);
+    const lease = target.limiter.tryAcquire(
+      target.limiter.limited ? (ctx.reservedTokens ?? estimateTokens(ctx)) : 0,
+    );
     if (lease === undefined) {
       target.breaker.release();
       plan.skip(target, 'at-limit');
@@ -115,6 +156,33 @@ export function attemptUpstream(router: Router, catalog: Catalog): Stage {
     }
     target.inFlight++;
     return lease;
+  }
+
+  async function acquireShared(
+    ctx: RequestContext,
+    plan: RoutePlan,
+    target: Target,
+    shared: NonNullable<Target['shared']>,
+  ): Promise<TargetLease | undefined> {
+    const tokens = shared.spec.tpm === undefined ? 0 : (ctx.reservedTokens ?? estimateTokens(ctx));
+    let decision;
+    try {
+      decision = await shared.limiter.acquire([shared.spec], tokens);
+    } catch (error) {
+      target.breaker.release();
+      // Only with state.on_error: closed (open falls back to this replica's share).
+      throw new GatewayError('state_unavailable', 'the rate-limit state is unreachable', {
+        retryAfterSeconds: 1,
+        cause: error,
+      });
+    }
+    if (!decision.admitted) {
+      target.breaker.release();
+      plan.skip(target, 'at-limit');
+      return undefined;
+    }
+    target.inFlight++;
+    return sharedLease(decision.lease);
   }
 
   async function start(ctx: RequestContext, attempt: Attempt): Promise<Outcome> {
@@ -127,6 +195,7 @@ export function attemptUpstream(router: Router, catalog: Catalog): Stage {
       const deadline =
         ctx.deadlineAt === undefined ? undefined : Date.now() + (ctx.deadlineAt - performance.now());
       const admission = await slots.acquire(ctx.priority, deadline, attempt.cancel);
+      if (admissionDecision.hasSubscribers) reportQueue(ctx, admission);
       if (!admission.admitted) {
         if (admission.reason === 'aborted') throw new GatewayError('client_closed', 'client disconnected');
         throw new GatewayError(
@@ -193,7 +262,8 @@ export function attemptUpstream(router: Router, catalog: Catalog): Stage {
     clearTimeout(timer);
     if (early !== 'late') return early;
     const target = ctx.attempts < maxAttempts ? plan.next() : undefined;
-    const lease = target === undefined ? undefined : acquire(ctx, plan, target);
+    let lease = target === undefined ? undefined : acquire(ctx, plan, target);
+    if (lease instanceof Promise) lease = await lease;
     if (target === undefined || lease === undefined) return firstRun;
     // A hedge is extra load on its provider: it needs the retry budget like a retry does.
     if (!router.budget(target.provider.name).tryAcquire()) {
@@ -279,7 +349,8 @@ export function attemptUpstream(router: Router, catalog: Catalog): Stage {
           }
         }
         if (delay > 0) await sleep(delay, ctx.clientGone);
-        const lease = acquire(ctx, plan, target);
+        let lease = acquire(ctx, plan, target);
+        if (lease instanceof Promise) lease = await lease;
         if (lease === undefined) continue;
         if (failure !== undefined) {
           publish(routeDecision, {

@@ -4,6 +4,7 @@
  * to order and skip targets (docs/routing.md).
  */
 import { AdaptiveLimit } from '../admission/concurrency/adaptive-limit.js';
+import type { Limiter, LimitSpec } from '../admission/limits/limiter.js';
 import { AdmissionQueue } from '../admission/queue/admission-queue.js';
 import type {
   AdmissionConfig,
@@ -23,7 +24,10 @@ export class Target implements Candidate {
   readonly id: string;
   readonly breaker: CircuitBreaker;
   readonly latency: LatencyTracker;
+  /** The target's limits in this replica; without limits (a no-op) when they are shared (`shared`). */
   readonly limiter: TargetLimiter;
+  /** The target's limits on the shared state backend (Redis), taken by every replica together. */
+  readonly shared: { limiter: Limiter; spec: LimitSpec } | undefined;
   /** Attempts on this target whose answer is not finished yet (least-busy reads it). */
   inFlight = 0;
   /** Set while the target is ejected as a latency outlier (epoch ms). */
@@ -43,6 +47,7 @@ export class Target implements Candidate {
     routing: RoutingConfig,
     limits: TargetConfig['limits'],
     admission?: AdmissionConfig,
+    sharedLimiter?: Limiter,
   ) {
     this.id = `${provider.name}/${model}`;
     const b = routing.breaker;
@@ -55,7 +60,16 @@ export class Target implements Candidate {
       halfOpenRequests: b.half_open_requests,
     });
     this.latency = new LatencyTracker(routing.latency.ewma_alpha);
-    this.limiter = new TargetLimiter(limits ?? {});
+    const limited =
+      limits !== undefined &&
+      (limits.rpm !== undefined || limits.tpm !== undefined || limits.concurrency !== undefined);
+    if (limited && sharedLimiter !== undefined) {
+      this.shared = { limiter: sharedLimiter, spec: { key: `target:${this.id}`, ...limits } };
+      this.limiter = new TargetLimiter({});
+    } else {
+      this.shared = undefined;
+      this.limiter = new TargetLimiter(limits ?? {});
+    }
     const adaptive = admission?.adaptive_concurrency;
     if (admission !== undefined && adaptive?.enabled === true) {
       const limit = new AdaptiveLimit({ initial: adaptive.initial, min: adaptive.min, max: adaptive.max });
@@ -104,6 +118,7 @@ export class Catalog {
     created: number,
     routing: RoutingConfig,
     admission?: AdmissionConfig,
+    sharedLimiter?: Limiter,
   ) {
     for (const m of models) {
       const targets = m.targets.map((t) => {
@@ -118,6 +133,7 @@ export class Catalog {
           routing,
           t.limits,
           admission,
+          sharedLimiter,
         );
       });
       this.byName.set(m.name, {

@@ -167,7 +167,12 @@ export function memoryBackend(): Backend {
 
 export function redisBackend(): Backend {
   const prefix = `{sluice-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}}:`;
-  const state = { backend: 'redis' as const, redis_url: redisUrl, on_error: 'closed' as const, key_prefix: prefix };
+  const state = {
+    backend: 'redis' as const,
+    redis_url: redisUrl,
+    on_error: 'closed' as const,
+    key_prefix: prefix,
+  };
   const open = (): Promise<CooldownStore> => createCooldownStore(state, { prefix });
   const scan = async (redis: Redis): Promise<string[]> => {
     const keys: string[] = [];

@@ -59,7 +59,22 @@ export interface Limiter {
    */
   acquire(specs: readonly LimitSpec[], tokens: number, now?: number): Promise<Decision>;
   close(): Promise<void>;
+  /** A shared backend's health, for metrics: set by backends that can be degraded (failover-limiter.ts). */
+  readonly health?: LimiterHealth;
 }
+
+export interface LimiterHealth {
+  /** True while the shared state is unreachable and decisions are local. */
+  readonly degraded: boolean;
+  /** Decisions taken locally because the shared state was unreachable, since start. */
+  readonly localDecisions: number;
+  /** The replica count that divides limits while degraded. */
+  readonly replicas: number;
+  /** Called once when an outage starts and once when it ends (the gateway logs both). */
+  onStateChange: ((change: StateChange) => void) | undefined;
+}
+
+export type StateChange = { degraded: true; error: unknown } | { degraded: false };
 
 /** Every rpm and tpm limit is per minute; GCRA's burst capacity is one window's worth of the limit. */
 export const windowMs = 60_000;

@@ -50,6 +50,7 @@ declare module 'ioredis' {
     sluiceLimitAcquire(numberOfKeys: number, ...keysAndArgs: string[]): Result<number[], Context>;
     sluiceLimitSettle(numberOfKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
     sluiceLimitRelease(numberOfKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
+    sluiceAnnounce(numberOfKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
   }
 }
 
@@ -133,6 +134,17 @@ for i = tpm_keys + 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[3]) end
 return 1
 `;
 
+/**
+ * KEYS: the replica registry (a sorted set of replica ids scored by last announcement, Redis time).
+ * ARGV: this replica's id, how long an announcement counts. Returns the replicas alive now.
+ */
+const announceScript = `${preamble}
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+return redis.call('ZCARD', KEYS[1])
+`;
+
 /** KEYS: the lease's concurrency keys. ARGV: lease id. */
 const releaseScript = `
 for i = 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
@@ -187,13 +199,16 @@ export class RedisLimiter implements Limiter {
     this.client.defineCommand('sluiceLimitAcquire', { lua: acquireScript });
     this.client.defineCommand('sluiceLimitSettle', { lua: settleScript });
     this.client.defineCommand('sluiceLimitRelease', { lua: releaseScript });
+    this.client.defineCommand('sluiceAnnounce', { lua: announceScript });
   }
 
   async start(): Promise<void> {
     await this.client.connect();
     // Warm the script cache so that even the first decision is a plain EVALSHA.
     await Promise.all(
-      [acquireScript, settleScript, releaseScript].map((lua) => this.client.script('LOAD', lua)),
+      [acquireScript, settleScript, releaseScript, announceScript].map((lua) =>
+        this.client.script('LOAD', lua),
+      ),
     );
   }
 
@@ -219,6 +234,24 @@ export class RedisLimiter implements Limiter {
       retryAfterMs: reply[2] ?? 0,
       remaining: reply[3] ?? 0,
     };
+  }
+
+  /** Connected (ioredis reconnects by itself after an outage; commands fail at once until then). */
+  get ready(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  /**
+   * Says this replica is alive and returns how many are (announced within `aliveMs`): the count that
+   * divides each limit while Redis is away (failover-limiter.ts).
+   */
+  async announce(replicaId: string, aliveMs: number): Promise<number> {
+    return this.client.sluiceAnnounce(1, `${this.prefix}replicas`, replicaId, String(aliveMs));
+  }
+
+  /** Takes this replica out of the count at once (on shutdown), rather than after `aliveMs`. */
+  async withdraw(replicaId: string): Promise<void> {
+    await this.client.zrem(`${this.prefix}replicas`, replicaId);
   }
 
   async close(): Promise<void> {

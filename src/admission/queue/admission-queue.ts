@@ -137,6 +137,11 @@ export class AdmissionQueue {
     return this.lists.interactive.size + this.lists.batch.size;
   }
 
+  /** Waiters of one class. */
+  queuedOf(priority: Priority): number {
+    return this.lists[priority].size;
+  }
+
   /** True while a standing interactive queue makes the newest interactive waiter go first. */
   get lifo(): boolean {
     const oldest = this.lists.interactive.head;
