@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { connect } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -18,21 +17,11 @@ import { validateConfig } from '../src/config/load.js';
 import { startSimulator } from '../src/simulator/server.js';
 import { startGateway, upstream } from './helpers/gateway.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
+import { haveRedis, skipWithoutRedis } from './helpers/redis.js';
 
 const redisUrl = 'redis://127.0.0.1:6379/0';
 
-async function redisAnswers(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(6379, '127.0.0.1');
-    socket.setTimeout(500);
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-  });
-}
-
-const haveRedis = await redisAnswers();
-const skip = haveRedis ? false : process.env['CI'] === 'true' ? false : 'no Redis at 127.0.0.1:6379';
+const skip = skipWithoutRedis;
 
 const prefixes: string[] = [];
 function freshPrefix(): string {

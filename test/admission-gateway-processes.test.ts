@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,23 +16,13 @@ import { Agent, request } from 'undici';
 import { loadTokenCounter, reservedTokens } from '../src/admission/token-count.js';
 import { startSimulator, type SimulatorHandle } from '../src/simulator/server.js';
 import { startServeProcess, type ServeProcess } from './helpers/serve-process.js';
+import { skipWithoutRedis } from './helpers/redis.js';
 
 const redisUrl = 'redis://127.0.0.1:6379/0';
 const runId = randomUUID();
 const prefix = `{sluice-test-${runId}}:`;
 
-async function redisAnswers(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(6379, '127.0.0.1');
-    socket.setTimeout(500);
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-  });
-}
-
-const haveRedis = await redisAnswers();
-const skip = haveRedis ? false : process.env['CI'] === 'true' ? false : 'no Redis at 127.0.0.1:6379';
+const skip = skipWithoutRedis;
 
 // Key names carry the run id too, so that two runs (or a leftover key) can never share a limit.
 const rpmKey = { name: `burst-${runId}`, secret: `sk-burst-${runId}` };

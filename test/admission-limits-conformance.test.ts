@@ -7,13 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { connect } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { Decision, Limiter, LimiterOptions, LimitSpec } from '../src/admission/limits/limiter.js';
 import { MemoryLimiter } from '../src/admission/limits/memory-limiter.js';
 import { openRedisLimiter } from '../src/admission/limits/redis-limiter.js';
+import { skipWithoutRedis } from './helpers/redis.js';
 
 const redisUrl = 'redis://127.0.0.1:6379/0';
 
@@ -253,18 +253,7 @@ conformanceSuite('memory', async (options) => {
   return { limiter, slackMs: 0, wait: async (ms) => void (now += ms) };
 });
 
-async function redisAnswers(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(6379, '127.0.0.1');
-    socket.setTimeout(500);
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-  });
-}
-
-const haveRedis = await redisAnswers();
-const skipRedis = haveRedis ? false : process.env['CI'] === 'true' ? false : 'no Redis at 127.0.0.1:6379';
+const skipRedis = skipWithoutRedis;
 const runTag = `{sluice-test-${randomUUID()}}:`;
 
 if (skipRedis === false) {

@@ -6,27 +6,16 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { connect } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { skipWithoutRedis } from './helpers/redis.js';
 
 const redisUrl = 'redis://127.0.0.1:6379/0';
 const worker = fileURLToPath(new URL('./fixtures/admission/limiter-worker.js', import.meta.url));
 const prefix = `{sluice-test-${randomUUID()}}:`;
 
-async function redisAnswers(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(6379, '127.0.0.1');
-    socket.setTimeout(500);
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-  });
-}
-
-const haveRedis = await redisAnswers();
-const skip = haveRedis ? false : process.env['CI'] === 'true' ? false : 'no Redis at 127.0.0.1:6379';
+const skip = skipWithoutRedis;
 
 interface Replica {
   child: ChildProcess;

@@ -8,11 +8,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer, connect, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import type { StateConfig } from '../src/config/schema.js';
 import { createCooldownStore, type CooldownStore } from '../src/state/index.js';
+import { skipWithoutRedis } from './helpers/redis.js';
 
 const redisUrl = 'redis://127.0.0.1:6379/0';
 
@@ -105,18 +106,7 @@ contractSuite('memory', (now) =>
   ),
 );
 
-async function redisAnswers(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(6379, '127.0.0.1');
-    socket.setTimeout(500);
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-  });
-}
-
-const haveRedis = await redisAnswers();
-const skipRedis = haveRedis ? false : process.env['CI'] === 'true' ? false : 'no Redis at 127.0.0.1:6379';
+const skipRedis = skipWithoutRedis;
 
 const prefix = `{sluice-test-${randomUUID()}}:`;
 const redisState: StateConfig = {
