@@ -353,6 +353,14 @@ export const configSchema = z
             initial: z.number().int().min(1).default(64),
             min: z.number().int().min(1).default(4),
             max: z.number().int().min(1).default(1_024),
+            tolerance: z
+              .number()
+              .min(1)
+              .max(10)
+              .default(1.25)
+              .describe(
+                "How far a target's time to first token may rise above its unloaded baseline before its limit shrinks: lower keeps latency closer to the baseline, higher keeps more throughput when latency varies.",
+              ),
           })
           .strict()
           .prefault({}),

@@ -72,7 +72,12 @@ export class Target implements Candidate {
     }
     const adaptive = admission?.adaptive_concurrency;
     if (admission !== undefined && adaptive?.enabled === true) {
-      const limit = new AdaptiveLimit({ initial: adaptive.initial, min: adaptive.min, max: adaptive.max });
+      const limit = new AdaptiveLimit({
+        initial: adaptive.initial,
+        min: adaptive.min,
+        max: adaptive.max,
+        tolerance: adaptive.tolerance,
+      });
       const queue = admission.queue;
       this.concurrency = limit;
       this.slots = new AdmissionQueue(() => limit.limit, {

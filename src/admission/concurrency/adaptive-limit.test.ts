@@ -138,7 +138,7 @@ test('tryAcquire admits up to the limit; samples and releases free slots, never 
 });
 
 test('against an upstream that saturates, the limit settles near its capacity instead of drifting to max', () => {
-  const { limiter, sample } = setup({ initial: 5, min: 1, max: 500 });
+  const { limiter, sample } = setup({ initial: 5, min: 1, max: 500, tolerance: 1.25 });
   // Up to 20 at once it answers in 100 ms; beyond that requests queue inside it and TTFT grows linearly.
   const ttft = (inFlight: number) => (inFlight <= 20 ? 100 : (100 * inFlight) / 20);
   const seen: number[] = [];
@@ -147,9 +147,11 @@ test('against an upstream that saturates, the limit settles near its capacity in
     if (i > 1000) seen.push(limiter.limit);
   }
   const top = Math.max(...seen.filter((limit) => limit > 1));
-  assert.ok(top <= 60, `peaked at ${top}`);
-  const settled = seen.filter((limit) => limit >= 20 && limit <= 60).length / seen.length;
-  assert.ok(settled > 0.9, `within [20, 60] ${Math.round(settled * 100)}% of the time`);
+  // The tolerance line is at 25 (TTFT 1.25 × 100 ms): the limit stays just around it, so the upstream's
+  // own queue stays short (Gradient2's always-on allowance would hold it near 31).
+  assert.ok(top <= 30, `peaked at ${top}`);
+  const settled = seen.filter((limit) => limit >= 20 && limit <= 27).length / seen.length;
+  assert.ok(settled > 0.9, `within [20, 27] ${Math.round(settled * 100)}% of the time`);
 });
 
 test('every probe interval the limit drops to min for a few samples, re-measures the baseline, and is restored', () => {

@@ -10,12 +10,15 @@
  *   does when it is not loaded: the mean TTFT of a few requests sent at `min` concurrency.
  * - gradient = clamp(tolerance · baseline / short, 0.5, 1). While TTFT stays within `tolerance` × the
  *   baseline the gradient is 1; when TTFT rises above that, it falls in proportion.
- * - target = limit · gradient + √limit. With gradient 1 the limit grows by √limit (Gradient2's allowance:
- *   room to probe for capacity, fast from small limits, small relative to large ones); below 1 it shrinks
- *   toward what the latency says the upstream can take. Each sample moves the limit `smoothing` of the way
- *   to the target, so one slow sample costs at most ~10%, and a run of them cuts it geometrically: a slowing
- *   upstream loses concurrency while its TTFT is still only tolerance × normal, not after it collapsed.
- *   At equilibrium gradient = 1 − 1/√limit: TTFT settles a little above tolerance × baseline.
+ * - With gradient 1 the target is limit + √limit (Gradient2's allowance: room to probe for capacity, fast
+ *   from small limits, small relative to large ones); below 1 it is limit · gradient, what the latency
+ *   says the upstream can take. Each sample moves the limit `smoothing` of the way to the target, so one
+ *   slow sample costs at most ~10%, and a run of them cuts it geometrically: a slowing upstream loses
+ *   concurrency while its TTFT is still only tolerance × normal, not after it collapsed. Unlike Gradient2
+ *   the allowance is not added below gradient 1: there it would hold the limit at gradient 1 − 1/√limit,
+ *   i.e. with the upstream's own queue always ~√limit deep and TTFT above the tolerance line. Without it
+ *   the limit oscillates within about √limit · smoothing of the line (against an upstream that serves 16
+ *   at once and queues the rest: 17–19 at tolerance 1.1, 19–20 at 1.2, 24–25 at 1.5).
  * - It only grows when the request was sent with at least half the limit in flight: a limit the traffic
  *   never reaches says nothing about the upstream's capacity, and growing it anyway would leave a burst
  *   with a limit it has never tested ("app-limited", as in Gradient2 and BBR). It may always shrink.
@@ -45,7 +48,10 @@ export interface AdaptiveLimitOptions {
   max: number;
   /** Fraction of the way to the new target each sample moves the limit, 0..1 (default 0.2). */
   smoothing?: number;
-  /** TTFT may reach tolerance × baseline before the limit shrinks (default 1.5, as Gradient2). */
+  /**
+   * TTFT may reach tolerance × baseline before the limit shrinks (default 1.5, Gradient2's; the gateway's
+   * config default is 1.25, Envoy's 25% buffer over its minimum RTT).
+   */
   tolerance?: number;
   /** Multiplier on an overload signal, 0..1 (default 0.9). */
   backoff?: number;
@@ -152,7 +158,8 @@ export class AdaptiveLimit {
     this.shortRtt += shortAlpha * (rttMs - this.shortRtt);
     this.baseline = Math.min(this.baseline, this.shortRtt);
     const gradient = clamp((this.tolerance * this.baseline) / this.shortRtt, minGradient, 1);
-    let target = this.estimate * gradient + Math.sqrt(this.estimate);
+    // The √limit allowance only while latency is within tolerance (see the header).
+    let target = gradient < 1 ? this.estimate * gradient : this.estimate + Math.sqrt(this.estimate);
     const appLimited = Number.isFinite(inFlightAtStart) && inFlightAtStart < this.estimate / 2;
     if (appLimited) target = Math.min(target, this.estimate);
     this.set(this.estimate + this.smoothing * (target - this.estimate));
