@@ -8,8 +8,13 @@
  *      OpenAI pass-through, non-stream and stream, and the cost of routing (3 targets, latency strategy)
  *      against one target; saturation throughput in interleaved rounds
  *   5. RSS of a freshly started Sluice holding 1,000 concurrent slow streams
+ *   6. admission (bench/admission.ts): the throughput cost of key limits on the memory and Redis backends,
+ *      and a burst of batch traffic against a capacity-limited upstream, with and without adaptive
+ *      concurrency, measured by the interactive p99 (open loop)
  * Prints a table and writes bench/results/<time>.json and bench/results/latest.json.
  * BENCH_QUICK=1 shortens every phase (a smoke run; the figures are then noisier).
+ * BENCH_ONLY=admission runs phase 6 alone and writes bench/results/<time>-admission.json (latest.json,
+ * the committed record of a full run, is left alone).
  *
  * On a 2-core machine the load generator, the simulator and the proxy under test share the cores, so
  * absolute figures mostly measure contention; the ratios between targets measured in the same run, and
@@ -27,9 +32,11 @@ import {
   streamTtft,
   type LatencyResult,
 } from './load.js';
+import { admissionRows, runAdmission, type AdmissionBenchContext } from './admission.js';
 import { cpuMs, pinSelf, rssMb, startService, type Service, type ServiceOptions } from './processes.js';
 
 const quick = process.env['BENCH_QUICK'] === '1';
+const only = process.env['BENCH_ONLY'] ?? '';
 const seconds = quick ? 3 : 8;
 const rounds = quick ? 1 : 3;
 const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -98,13 +105,59 @@ function configYaml(fast: string, streaming: string, slow: string, anthropic: st
   ].join('\n');
 }
 
-async function main(): Promise<void> {
-  const fast = await start(
-    'simulator (fast)',
-    cli,
-    ['simulate', '--port', '0', '--output-tokens', '16'],
-    simulatorLine,
+function fastSimulator(): Promise<Service> {
+  return start('simulator (fast)', cli, ['simulate', '--port', '0', '--output-tokens', '16'], simulatorLine);
+}
+
+function admissionContext(fast: Service, dir: string): AdmissionBenchContext {
+  return { quick, seconds, rounds, fastUrl: fast.url, dir, proxyCore, start };
+}
+
+/** Prints the table and writes the result under each of `files` in bench/results/. */
+async function report(
+  result: { date: string },
+  rows: [string, string, string][],
+  files: string[],
+): Promise<void> {
+  const width = Math.max(...rows.map((r) => r[0].length));
+  console.log(
+    `\nSluice bench (${result.date}, node ${process.version}, ${cpus().length} cores${pinned ? ', proxy under test pinned to its own core' : ''}${quick ? ', QUICK' : ''})`,
   );
+  for (const [what, figures, verdict] of rows) console.log(`${what.padEnd(width)}  ${figures}  → ${verdict}`);
+  await mkdir(resultsDir, { recursive: true });
+  const json = JSON.stringify(result, null, 2) + '\n';
+  for (const file of files) await writeFile(join(resultsDir, file), json);
+  console.log(`\nwrote ${files.map((file) => `bench/results/${file}`).join(' and ')}`);
+}
+
+function header() {
+  return {
+    date: new Date().toISOString(),
+    quick,
+    node: process.version,
+    cores: cpus().length,
+    rounds,
+    seconds_per_phase: seconds,
+    pinned: pinned ? `proxies on core ${proxyCore}; load generator and simulators on core 0` : false,
+  };
+}
+
+/** BENCH_ONLY=admission: phase 6 alone. */
+async function admissionOnly(): Promise<void> {
+  const fast = await fastSimulator();
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
+  console.error(
+    `bench: admission phases only, ${quick ? 'quick' : 'full'} run, ${cpus().length} cores, node ${process.version}, ${pinned ? `proxies pinned to core ${proxyCore}` : 'no pinning'}`,
+  );
+  const admission = await runAdmission(admissionContext(fast, dir));
+  const result = { ...header(), admission };
+  await report(result, admissionRows(admission), [`${result.date.replace(/[:.]/g, '-')}-admission.json`]);
+}
+
+async function main(): Promise<void> {
+  if (only === 'admission') return admissionOnly();
+  if (only !== '') throw new Error(`BENCH_ONLY=${only}: the one phase that runs alone is "admission"`);
+  const fast = await fastSimulator();
   const streaming = await start(
     'simulator (streams)',
     cli,
@@ -251,15 +304,13 @@ async function main(): Promise<void> {
   console.error(
     `1000 streams: opened ${held.opened}, completed ${held.completed}, peak RSS ${held.peak.toFixed(1)} MB`,
   );
+  await fresh.stop();
+
+  // 6. Admission: limits' cost, and a burst against a capacity-limited upstream (bench/admission.ts).
+  const admission = await runAdmission(admissionContext(fast, dir));
 
   const result = {
-    date: new Date().toISOString(),
-    quick,
-    node: process.version,
-    cores: cpus().length,
-    rounds,
-    seconds_per_phase: seconds,
-    pinned: pinned ? `proxies on core ${proxyCore}; load generator and simulators on core 0` : false,
+    ...header(),
     throughput_rps: Object.fromEntries(order.map((n) => [n, Math.round(rps[n])])),
     throughput_rounds: samples,
     throughput_errors: errors,
@@ -308,6 +359,7 @@ async function main(): Promise<void> {
       rss_idle_mb: round(rssIdle, 1),
       rss_peak_mb: round(held.peak, 1),
     },
+    admission,
     targets: { sluice_vs_bare_throughput: '>= 0.75', sluice_added_p99_ms: '< 1', rss_peak_mb: '< 150' },
   };
 
@@ -359,17 +411,8 @@ async function main(): Promise<void> {
       'target < 150',
     ],
   ];
-  const width = Math.max(...rows.map((r) => r[0].length));
-  console.log(
-    `\nSluice bench (${result.date}, node ${result.node}, ${result.cores} cores${pinned ? ', proxy under test pinned to its own core' : ''}${quick ? ', QUICK' : ''})`,
-  );
-  for (const [what, figures, verdict] of rows) console.log(`${what.padEnd(width)}  ${figures}  → ${verdict}`);
-
-  await mkdir(resultsDir, { recursive: true });
-  const json = JSON.stringify(result, null, 2) + '\n';
-  await writeFile(join(resultsDir, `${result.date.replace(/[:.]/g, '-')}.json`), json);
-  await writeFile(join(resultsDir, 'latest.json'), json);
-  console.log(`\nwrote bench/results/latest.json`);
+  rows.push(...admissionRows(admission));
+  await report(result, rows, [`${result.date.replace(/[:.]/g, '-')}.json`, 'latest.json']);
 }
 
 main()

@@ -1,4 +1,5 @@
 // What a running simulator's handlers share, and the latency and fault injection they all go through.
+import type { ServingCapacity } from './capacity.js';
 import { OVERLOADED_BODY, RATE_LIMIT_REQUESTS, SERVER_ERROR_BODY, rateLimitBody } from './errors.js';
 import type { Exchange } from './exchange.js';
 import type { SimulatorOptions } from './options.js';
@@ -10,6 +11,8 @@ export interface SimulatorContext {
   faults: Random;
   /** Draws latency jitter apart from faults, so turning jitter on does not change which requests fail. */
   jitter: Random;
+  /** The serving slots of --max-concurrency; requests wait here before their latency starts. */
+  capacity: ServingCapacity;
 }
 
 /** How a wire format answers the injected faults: each format has its own error bodies and headers. */
@@ -43,9 +46,12 @@ export const openAIFaults: FaultAnswers = {
 };
 
 /**
- * Waits out the configured latency, then draws the injected faults, then calls `respond`. The latency comes
- * first because a real upstream spends time before it fails; a fault that came back instantly would make
- * tests of timeouts and retry budgets look better than production.
+ * Waits for a serving slot (with --max-concurrency), then out the configured latency, then draws the
+ * injected faults, then calls `respond`. The latency comes first because a real upstream spends time before
+ * it fails; a fault that came back instantly would make tests of timeouts and retry budgets look better than
+ * production. The slot comes before the latency because a full provider queues a request before working on
+ * it: its whole answer, time to first token included, is later by the wait. The slot is held until the
+ * response ends or the client leaves.
  */
 export function afterLatency(
   ex: Exchange,
@@ -53,6 +59,30 @@ export function afterLatency(
   model: string,
   respond: () => void,
   faults: FaultAnswers = openAIFaults,
+): void {
+  if (ctx.options.maxConcurrency <= 0) {
+    serve(ex, ctx, model, respond, faults);
+    return;
+  }
+  if (ex.closed) return;
+  const release = ctx.capacity.acquire(() => {
+    if (ex.closed) return;
+    // Run from another request's release when this one waited: its errors must stay its own.
+    try {
+      serve(ex, ctx, model, respond, faults);
+    } catch (error) {
+      ex.fail(error);
+    }
+  });
+  ex.res.once('close', release);
+}
+
+function serve(
+  ex: Exchange,
+  ctx: SimulatorContext,
+  model: string,
+  respond: () => void,
+  faults: FaultAnswers,
 ): void {
   const { latencyMs, latencyJitterMs } = ctx.options;
   const delay = latencyJitterMs > 0 ? latencyMs + ctx.jitter.next() * latencyJitterMs : latencyMs;

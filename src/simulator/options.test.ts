@@ -86,3 +86,13 @@ test('programmatic options are validated by name', () => {
   assert.equal(parseSimulatorFlags(['--format=gemini']).format, 'gemini');
   assert.doesNotThrow(() => validateSimulatorOptions({ apiKey: undefined, recordRequests: true }));
 });
+
+test('--max-concurrency takes a whole number >= 0, 0 meaning no limit', () => {
+  assert.equal(defaultSimulatorOptions.maxConcurrency, 0);
+  assert.equal(parseSimulatorFlags(['--max-concurrency', '16']).maxConcurrency, 16);
+  assert.equal(parseSimulatorFlags(['--max-concurrency=0']).maxConcurrency, 0);
+  for (const bad of ['-1', '2.5', 'many']) {
+    assert.throws(() => parseSimulatorFlags(['--max-concurrency', bad]), /--max-concurrency/, bad);
+  }
+  assert.throws(() => validateSimulatorOptions({ maxConcurrency: -3 }), /maxConcurrency/);
+});

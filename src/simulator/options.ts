@@ -25,6 +25,11 @@ export interface SimulatorOptions {
   overloadRate: number;
   /** The retry-after header of injected 429s and overloads, in seconds. */
   retryAfterSeconds: number;
+  /**
+   * Requests served at once; the others wait in line (first come, first served) before their latency
+   * starts, as at a provider with finite capacity. 0 = no limit.
+   */
+  maxConcurrency: number;
   /** Probability that a stream is cut (socket destroyed, no [DONE]) after about half its tokens. */
   streamCutRate: number;
   seed: number;
@@ -49,6 +54,7 @@ export const defaultSimulatorOptions: Readonly<SimulatorOptions> = Object.freeze
   rateLimitRate: 0,
   overloadRate: 0,
   retryAfterSeconds: 1,
+  maxConcurrency: 0,
   streamCutRate: 0,
   seed: 1,
   apiKey: undefined,
@@ -153,6 +159,13 @@ const SPECS: readonly OptionSpec[] = [
     flag: 'retry-after',
     expected: 'a whole number of seconds >= 0',
     valid: integerIn(0, 86_400),
+    fromFlag: toNumber,
+  },
+  {
+    key: 'maxConcurrency',
+    flag: 'max-concurrency',
+    expected: 'an integer from 0 to 1000000 (0 = no limit)',
+    valid: integerIn(0, 1_000_000),
     fromFlag: toNumber,
   },
   {
@@ -265,6 +278,7 @@ tests and load tests.
   --rate-limit-rate P      probability of a 429 (default 0)
   --overload-rate P        probability of an "overloaded" answer: 503, Anthropic 529 (default 0)
   --retry-after S          retry-after of injected 429s and overloads, seconds (default 1)
+  --max-concurrency N      requests served at once; more wait in line, 0 = no limit (default 0)
   --stream-cut-rate P      probability a stream is cut after about half its tokens (default 0)
   --seed N                 seed of content and fault draws (default 1)
   --api-key K              require Authorization: Bearer K

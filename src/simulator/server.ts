@@ -2,6 +2,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ServingCapacity } from './capacity.js';
 import { handleChat } from './chat.js';
 import type { SimulatorContext } from './context.js';
 import { handleEmbeddings } from './embeddings.js';
@@ -31,6 +32,8 @@ export interface SimulatorHandle {
   readonly host: string;
   /** Live counters; see resetStats. */
   readonly stats: SimulatorStats;
+  /** With maxConcurrency: the requests being served and those waiting for a slot. */
+  readonly capacity: { readonly inService: number; readonly queued: number };
   /** The options in force (a copy). */
   readonly options: Readonly<SimulatorOptions>;
   /**
@@ -73,7 +76,8 @@ export async function startSimulator(options: Partial<SimulatorOptions> = {}): P
   validateSimulatorOptions(options);
   const current: SimulatorOptions = { ...defaultSimulatorOptions };
   merge(current, options);
-  const ctx: SimulatorContext = { options: current, ...randomsFor(current.seed) };
+  const capacity = new ServingCapacity(() => current.maxConcurrency);
+  const ctx: SimulatorContext = { options: current, capacity, ...randomsFor(current.seed) };
   const stats = emptyStats();
   const catalog = new ModelCatalog();
 
@@ -250,6 +254,7 @@ export async function startSimulator(options: Partial<SimulatorOptions> = {}): P
     port,
     host,
     stats,
+    capacity,
     get options(): Readonly<SimulatorOptions> {
       return { ...current };
     },
@@ -262,6 +267,8 @@ export async function startSimulator(options: Partial<SimulatorOptions> = {}): P
       }
       merge(current, partial);
       if (partial.seed !== undefined) Object.assign(ctx, randomsFor(current.seed));
+      // A raised (or removed) limit admits waiters now, not at the next release.
+      capacity.drain();
     },
     resetStats(): void {
       stats.requests = 0;
