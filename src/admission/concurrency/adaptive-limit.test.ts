@@ -174,3 +174,106 @@ test('every probe interval the limit drops to min for a few samples, re-measures
   for (let i = 0; i < 8; i++) sample(100);
   assert.equal(limiter.limit, 180);
 });
+
+/**
+ * A discrete-event model of the real loop, where the feedback is late: requests arrive open-loop faster
+ * than the upstream can serve, the limit admits them into an upstream with `capacity` slots that queues
+ * the rest (FIFO), and each answer's TTFT reports the load of one round trip earlier. Many samples arrive
+ * per round trip, which is what made a per-sample controller swing between min and 40+ (an upstream
+ * idle half the time, then a long queue inside it).
+ */
+function closedLoopModel(tolerance: number, seconds = 30) {
+  const capacity = 16;
+  const serviceMs = 100;
+  const clock = { t: 0 };
+  const random = seeded(7);
+  const limiter = new AdaptiveLimit({ initial: 64, min: 4, max: 1024, tolerance }, () => clock.t);
+  // A binary min-heap of [time, seq, action]: the event order is time, then creation.
+  const heap: [number, number, () => void][] = [];
+  let seq = 0;
+  const schedule = (at: number, action: () => void): void => {
+    heap.push([at, seq++, action]);
+    for (let i = heap.length - 1; i > 0;) {
+      const parent = (i - 1) >> 1;
+      const [a, b] = [heap[i]!, heap[parent]!];
+      if (b[0] < a[0] || (b[0] === a[0] && b[1] < a[1])) break;
+      [heap[i], heap[parent]] = [b, a];
+      i = parent;
+    }
+  };
+  const pop = (): [number, number, () => void] => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        const less = (x: number, y: number) =>
+          heap[x]![0] < heap[y]![0] || (heap[x]![0] === heap[y]![0] && heap[x]![1] < heap[y]![1]);
+        if (l < heap.length && less(l, m)) m = l;
+        if (r < heap.length && less(r, m)) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    }
+    return top;
+  };
+  let waiting = 0;
+  let busy = 0;
+  const upstreamLine: { sentAt: number; inFlight: number }[] = [];
+  const limits: number[] = [];
+  const lines: number[] = [];
+  const serve = (request: { sentAt: number; inFlight: number }): void => {
+    busy++;
+    schedule(clock.t + serviceMs * (0.95 + random() * 0.1), () => {
+      busy--;
+      const next = upstreamLine.shift();
+      if (next) serve(next);
+      limiter.onSample(clock.t - request.sentAt, request.inFlight);
+      send();
+    });
+  };
+  const send = (): void => {
+    while (waiting > 0 && limiter.tryAcquire()) {
+      waiting--;
+      const request = { sentAt: clock.t, inFlight: limiter.inFlight };
+      if (busy < capacity) serve(request);
+      else upstreamLine.push(request);
+    }
+  };
+  const end = seconds * 1000;
+  // 220 requests/s against a capacity of 160/s.
+  for (let t = 0; t < end; t += 1000 / 220)
+    schedule(t, () => {
+      waiting++;
+      send();
+    });
+  for (let t = 5000; t < end; t += 100)
+    schedule(t, () => {
+      limits.push(limiter.limit);
+      lines.push(upstreamLine.length);
+    });
+  while (heap.length > 0) {
+    const [at, , action] = pop();
+    clock.t = at;
+    action();
+  }
+  const quantile = (values: number[], q: number) =>
+    [...values].sort((a, b) => a - b)[Math.floor(values.length * q)] as number;
+  return {
+    limit: [quantile(limits, 0.05), quantile(limits, 0.95)],
+    upstreamLineP95: quantile(lines, 0.95),
+  };
+}
+
+test('with late feedback (many samples per round trip), the limit holds near capacity instead of swinging', () => {
+  const tight = closedLoopModel(1.1);
+  assert.ok(tight.limit[0]! >= 14 && tight.limit[1]! <= 21, `limit p5–p95 ${tight.limit.join('–')}`);
+  assert.ok(tight.upstreamLineP95 <= 5, `upstream line p95 ${tight.upstreamLineP95}`);
+  const loose = closedLoopModel(1.25);
+  assert.ok(loose.limit[0]! >= 15 && loose.limit[1]! <= 24, `limit p5–p95 ${loose.limit.join('–')}`);
+  assert.ok(loose.upstreamLineP95 <= 8, `upstream line p95 ${loose.upstreamLineP95}`);
+});

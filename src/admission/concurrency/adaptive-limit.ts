@@ -6,7 +6,7 @@
  * adaptive concurrency filter's way of measuring the baseline, plus an AIMD back-off on explicit overload
  * signals (as TCP cuts its window on loss; concurrency-limits' AIMDLimit does the same).
  *
- * - `short` is an EWMA of TTFT over ~the last 4 samples: what the upstream does now. `baseline` is what it
+ * - `short` is an EWMA of TTFT over ~the last 4 round trips: what the upstream does now. `baseline` is what it
  *   does when it is not loaded: the mean TTFT of a few requests sent at `min` concurrency.
  * - gradient = clamp(tolerance · baseline / short, 0.5, 1). While TTFT stays within `tolerance` × the
  *   baseline the gradient is 1; when TTFT rises above that, it falls in proportion.
@@ -19,7 +19,12 @@
  *   i.e. with the upstream's own queue always ~√limit deep and TTFT above the tolerance line. Without it
  *   the limit oscillates within about √limit · smoothing of the line (against an upstream that serves 16
  *   at once and queues the rest: 17–19 at tolerance 1.1, 19–20 at 1.2, 24–25 at 1.5).
- * - It only grows when the request was sent with at least half the limit in flight: a limit the traffic
+ * - One update per round trip: samples are gathered for as long as the current short TTFT and the
+ *   limit moves once, from their mean (the "window" of concurrency-limits' WindowedLimit, sized by the
+ *   round trip as TCP's congestion window is). A sample describes the load of one round trip earlier;
+ *   moving the limit on every sample, at hundreds of samples per round trip, turned that delay into
+ *   swings between min and 2-3x the upstream's capacity (an idle upstream, then a long queue inside it).
+ * - It only grows when some request of the window was sent with at least half the limit in flight: a limit the traffic
  *   never reaches says nothing about the upstream's capacity, and growing it anyway would leave a burst
  *   with a limit it has never tested ("app-limited", as in Gradient2 and BBR). It may always shrink.
  * - Why the baseline is measured and not averaged: Gradient2 takes it as a long EWMA of the same samples,
@@ -61,7 +66,7 @@ export interface AdaptiveLimitOptions {
 
 /** Samples in a baseline measurement (the first ones, then each probe's). */
 const baselineSamples = 8;
-/** Weight of a new sample in the short average (~the last 4 samples). */
+/** Weight of a new window's mean in the short average (~the last 4 round trips). */
 const shortAlpha = 0.25;
 const minGradient = 0.5;
 
@@ -91,6 +96,11 @@ export class AdaptiveLimit {
   private restoreTo: number | undefined;
   private nextProbeAt = Infinity;
   private lastBackoffAt = -Infinity;
+  /** The samples of the current window (see onSample). */
+  private windowStart = -Infinity;
+  private windowSum = 0;
+  private windowCount = 0;
+  private windowInFlight = 0;
 
   constructor(options: AdaptiveLimitOptions, now: () => number = Date.now) {
     this.min = Math.max(1, finiteOr(options.min, 1));
@@ -138,6 +148,8 @@ export class AdaptiveLimit {
       if (this.measuredCount < baselineSamples) return;
       this.baseline = this.shortRtt = this.measuredSum / this.measuredCount;
       this.measuring = false;
+      this.windowStart = at;
+      this.windowSum = this.windowCount = this.windowInFlight = 0;
       this.nextProbeAt = at + this.probeIntervalMs;
       if (this.restoreTo !== undefined) {
         const restore = this.restoreTo;
@@ -155,12 +167,24 @@ export class AdaptiveLimit {
       return;
     }
 
-    this.shortRtt += shortAlpha * (rttMs - this.shortRtt);
+    // One update per round trip (a window as long as the current short TTFT), from the window's mean.
+    this.windowSum += rttMs;
+    this.windowCount++;
+    if (inFlightAtStart > this.windowInFlight) this.windowInFlight = inFlightAtStart;
+    if (at - this.windowStart < this.shortRtt) return;
+    const mean = this.windowSum / this.windowCount;
+    const peakInFlight = this.windowInFlight;
+    this.windowStart = at;
+    this.windowSum = 0;
+    this.windowCount = 0;
+    this.windowInFlight = 0;
+
+    this.shortRtt += shortAlpha * (mean - this.shortRtt);
     this.baseline = Math.min(this.baseline, this.shortRtt);
     const gradient = clamp((this.tolerance * this.baseline) / this.shortRtt, minGradient, 1);
     // The √limit allowance only while latency is within tolerance (see the header).
     let target = gradient < 1 ? this.estimate * gradient : this.estimate + Math.sqrt(this.estimate);
-    const appLimited = Number.isFinite(inFlightAtStart) && inFlightAtStart < this.estimate / 2;
+    const appLimited = Number.isFinite(peakInFlight) && peakInFlight < this.estimate / 2;
     if (appLimited) target = Math.min(target, this.estimate);
     this.set(this.estimate + this.smoothing * (target - this.estimate));
   }
