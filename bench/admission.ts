@@ -232,9 +232,17 @@ const burstBody = JSON.stringify({
   max_tokens: upstream.outputTokens,
 });
 
-function burstYaml(simulator: string, adaptive: boolean): string {
+/** off: no admission; adaptive: adaptive concurrency with its defaults; tight: with tolerance 1.1. */
+type BurstMode = 'off' | 'adaptive' | 'tight';
+
+function burstYaml(simulator: string, mode: BurstMode): string {
+  const admission = {
+    off: [],
+    adaptive: ['admission: { adaptive_concurrency: { enabled: true } }'],
+    tight: ['admission: { adaptive_concurrency: { enabled: true, tolerance: 1.1 } }'],
+  }[mode];
   return [
-    ...(adaptive ? ['admission: { adaptive_concurrency: { enabled: true } }'] : []),
+    ...admission,
     'providers:',
     // Connections enough for every request the burst leaves waiting, so none waits in Sluice's connection
     // pool: without admission the line forms at the upstream, as it would at a real provider.
@@ -544,15 +552,15 @@ export interface BurstRun {
 async function burstRun(
   ctx: AdmissionBenchContext,
   sim: SimulatorHandle,
-  adaptive: boolean,
+  mode: BurstMode,
   seconds: number,
 ): Promise<BurstRun> {
-  const label = adaptive ? 'adaptive' : 'off';
+  const label = mode;
   const sluice = await startSluice(
     ctx,
     `sluice (admission ${label})`,
     `burst-${label}`,
-    burstYaml(sim.url, adaptive),
+    burstYaml(sim.url, mode),
   );
   try {
     const interactive: Traffic = { name: 'interactive', key: interactiveKey, rps: interactiveRps };
@@ -607,6 +615,8 @@ export interface BurstResult {
   seconds_per_phase: number;
   request: string;
   adaptive: BurstRun;
+  /** Adaptive concurrency with tolerance 1.1, the latency-first setting. */
+  tight: BurstRun;
   off: BurstRun;
 }
 
@@ -616,9 +626,11 @@ async function burstScenario(ctx: AdmissionBenchContext): Promise<BurstResult> {
   const sim = await startSimulator({ port: 0, ...upstream });
   const seconds = ctx.quick ? 3 : 10;
   try {
-    const off = await burstRun(ctx, sim, false, seconds);
+    const off = await burstRun(ctx, sim, 'off', seconds);
     await pause(500);
-    const adaptive = await burstRun(ctx, sim, true, seconds);
+    const adaptive = await burstRun(ctx, sim, 'adaptive', seconds);
+    await pause(500);
+    const tight = await burstRun(ctx, sim, 'tight', seconds);
     return {
       upstream: { ...upstream, capacity_rps: upstreamCapacityRps },
       interactive_rps: interactiveRps,
@@ -626,6 +638,7 @@ async function burstScenario(ctx: AdmissionBenchContext): Promise<BurstResult> {
       seconds_per_phase: seconds,
       request: 'non-stream chat completion; latency from the scheduled send time to the whole answer',
       adaptive,
+      tight,
       off,
     };
   } finally {
@@ -675,13 +688,14 @@ export function admissionRows(result: AdmissionResult): [string, string, string]
   ];
   for (const [name, run] of [
     ['adaptive', b.adaptive],
+    ['adaptive, tolerance 1.1', b.tight],
     ['off', b.off],
   ] as const) {
     rows.push(
       [
         `burst, admission ${name}: interactive p50/p99 (ms)`,
         `unloaded ${run.unloaded.interactive.p50_ms} / ${run.unloaded.interactive.p99_ms} · burst ${run.burst.interactive.p50_ms} / ${run.burst.interactive.p99_ms} (ok ${run.burst.interactive.ok}/${run.burst.interactive.sent}, ${shedText(run.burst.interactive)})`,
-        `p99 burst/unloaded ${run.interactive_p99_burst_vs_unloaded}${name === 'adaptive' ? ` (target ≤ 1.2); mean wait in Sluice's queue ${run.burst.gateway_wait_mean_ms.interactive} ms` : ''}`,
+        `p99 burst/unloaded ${run.interactive_p99_burst_vs_unloaded}${name !== 'off' ? ` (target ≤ 1.2); mean wait in Sluice's queue ${run.burst.gateway_wait_mean_ms.interactive} ms` : ''}`,
       ],
       [
         `burst, admission ${name}: batch`,

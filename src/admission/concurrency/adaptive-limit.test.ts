@@ -38,10 +38,19 @@ test('the limit grows under steady low latency and stops at max', () => {
   );
 });
 
-test('it does not grow while the traffic never uses half the limit (app-limited)', () => {
-  const { limiter } = setup();
-  for (let i = 0; i < 500; i++) limiter.onSample(100, 3);
-  assert.equal(limiter.limit, 10);
+test('it does not grow while the traffic never uses half the limit, and decays toward twice the use', () => {
+  const { limiter, clock } = setup({ initial: 64 });
+  const seen: number[] = [];
+  for (let i = 0; i < 2_000; i++) {
+    clock.t += 20; // five samples per 100 ms round trip, never more than 3 in flight
+    limiter.onSample(100, 3);
+    seen.push(limiter.limit);
+  }
+  assert.ok(
+    seen.every((limit, i) => i === 0 || limit <= (seen[i - 1] as number)),
+    'never grew',
+  );
+  assert.equal(limiter.limit, 6, 'twice the 3 the traffic used');
 });
 
 test('a slowing upstream gets less concurrency before its baseline catches up', () => {

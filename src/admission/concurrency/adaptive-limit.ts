@@ -6,7 +6,7 @@
  * adaptive concurrency filter's way of measuring the baseline, plus an AIMD back-off on explicit overload
  * signals (as TCP cuts its window on loss; concurrency-limits' AIMDLimit does the same).
  *
- * - `short` is an EWMA of TTFT over ~the last 4 round trips: what the upstream does now. `baseline` is what it
+ * - `short` is an EWMA of TTFT over ~the last 2 round trips: what the upstream does now. `baseline` is what it
  *   does when it is not loaded: the mean TTFT of a few requests sent at `min` concurrency.
  * - gradient = clamp(tolerance · baseline / short, 0.5, 1). While TTFT stays within `tolerance` × the
  *   baseline the gradient is 1; when TTFT rises above that, it falls in proportion.
@@ -24,9 +24,14 @@
  *   round trip as TCP's congestion window is). A sample describes the load of one round trip earlier;
  *   moving the limit on every sample, at hundreds of samples per round trip, turned that delay into
  *   swings between min and 2-3x the upstream's capacity (an idle upstream, then a long queue inside it).
- * - It only grows when some request of the window was sent with at least half the limit in flight: a limit the traffic
- *   never reaches says nothing about the upstream's capacity, and growing it anyway would leave a burst
- *   with a limit it has never tested ("app-limited", as in Gradient2 and BBR). It may always shrink.
+ * - It only grows when some request of the window was sent with at least half the limit in flight: a
+ *   limit the traffic never reaches says nothing about the upstream's capacity ("app-limited", as in
+ *   Gradient2 and BBR). While app-limited it decays slowly (a tenth of the way per round trip) toward
+ *   twice the concurrency the traffic used, as TCP validates an unused congestion window (RFC 7661): a
+ *   burst after a lull meets a limit near what the upstream was last shown, and grows from there while
+ *   latency allows, instead of a stale high limit that floods the upstream's own queue for the seconds it
+ *   takes to come down (interactive requests, which go first in Sluice's queue, wait behind batch ones
+ *   in the upstream's).
  * - Why the baseline is measured and not averaged: Gradient2 takes it as a long EWMA of the same samples,
  *   so under steady saturation the baseline creeps up to the loaded latency, the gradient returns to 1 and
  *   the limit climbs to max (in a simulation of an upstream that saturates at 20, it reached 500 within
@@ -66,9 +71,11 @@ export interface AdaptiveLimitOptions {
 
 /** Samples in a baseline measurement (the first ones, then each probe's). */
 const baselineSamples = 8;
-/** Weight of a new window's mean in the short average (~the last 4 round trips). */
-const shortAlpha = 0.25;
+/** Weight of a new window's mean in the short average (~the last 2 round trips: a rise shows quickly). */
+const shortAlpha = 0.5;
 const minGradient = 0.5;
+/** How far an app-limited window moves the limit toward what the traffic used (see onSample). */
+const decay = 0.1;
 
 export class AdaptiveLimit {
   /** Called with the new integer limit whenever it changes (for the current-limit gauge). */
@@ -182,10 +189,16 @@ export class AdaptiveLimit {
     this.shortRtt += shortAlpha * (mean - this.shortRtt);
     this.baseline = Math.min(this.baseline, this.shortRtt);
     const gradient = clamp((this.tolerance * this.baseline) / this.shortRtt, minGradient, 1);
-    // The √limit allowance only while latency is within tolerance (see the header).
-    let target = gradient < 1 ? this.estimate * gradient : this.estimate + Math.sqrt(this.estimate);
     const appLimited = Number.isFinite(peakInFlight) && peakInFlight < this.estimate / 2;
-    if (appLimited) target = Math.min(target, this.estimate);
+    if (appLimited) {
+      // Untested: decay toward twice what the traffic used (never grow), slowly, so a lull does not
+      // leave the next burst with a limit the upstream was never shown.
+      const used = Math.max(this.min, 2 * peakInFlight);
+      const target = gradient < 1 ? Math.min(used, this.estimate * gradient) : used;
+      if (target < this.estimate) this.set(this.estimate + decay * (target - this.estimate));
+      return;
+    }
+    const target = gradient < 1 ? this.estimate * gradient : this.estimate + Math.sqrt(this.estimate);
     this.set(this.estimate + this.smoothing * (target - this.estimate));
   }
 

@@ -317,7 +317,7 @@ test('adaptive LIFO: under a standing queue the newest interactive goes first, F
 });
 
 test('pump() admits waiters when the capacity grows', async () => {
-  const { queue, slots } = setup(1);
+  const { queue, slots } = setup(1, { interactiveReserve: 0 });
   admitted({ value: await queue.acquire('interactive') });
   const a = track(queue.acquire('batch'));
   const b = track(queue.acquire('interactive'));
@@ -427,4 +427,30 @@ test('no slot leaks and no waiter is lost under random operations (seeded)', asy
       'every request was answered',
     );
   }
+});
+
+test('batch leaves a tenth of the slots (at least one) free for interactive arrivals', async () => {
+  const { queue } = setup(10);
+  const batch = [];
+  for (let i = 0; i < 10; i++) batch.push(track(queue.acquire('batch')));
+  await flush();
+  // 9 of 10 slots: the tenth is kept free.
+  assert.equal(batch.filter((b) => b.value?.admitted === true).length, 9);
+  const interactive = track(queue.acquire('interactive'));
+  await flush();
+  admitted(interactive);
+  assert.equal(queue.inFlight, 10);
+  // Batch starts only while fewer than 9 are in flight, whoever holds them.
+  admitted(batch[0] as { value?: Admission }).release();
+  await flush();
+  assert.equal(queue.inFlight, 9);
+  assert.equal((batch[9] as { value?: Admission }).value, undefined, 'still waiting');
+  admitted(interactive).release();
+  await flush();
+  admitted(batch[9] as { value?: Admission });
+  assert.equal(queue.inFlight, 9);
+  // One slot: nothing is reserved, or batch could never run.
+  const only = track(setup(1).queue.acquire('batch'));
+  await flush();
+  admitted(only);
 });

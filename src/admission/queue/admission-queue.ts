@@ -3,7 +3,9 @@
  *
  * - While fewer than `capacity()` requests hold a slot, a request is admitted at once. Otherwise it waits;
  *   `release()` of a slot (or `pump()` after the capacity grew) admits the next waiter: interactive before
- *   batch, always.
+ *   batch, always. Batch may fill all but a reserve of the slots (a tenth, at least one from two slots
+ *   up), so an interactive request that arrives while batch work saturates the limit starts at once
+ *   instead of waiting for a release.
  * - Shedding (resolved `admitted: false`, never rejected): when the queue holds `maxQueued` waiters (a new
  *   interactive request evicts the newest batch waiter instead, so batch is shed before interactive), and
  *   when the expected wait would outlast the request's deadline or its class's max wait (2 s / 30 s by
@@ -31,6 +33,8 @@ export interface QueueOptions {
   maxWaitMs: { interactive: number; batch: number };
   /** Age of the oldest interactive waiter beyond which the newest is served first (default maxWait / 4). */
   lifoAfterMs?: number;
+  /** Fraction of the slots batch may not take, kept for interactive arrivals (default 0.1, at most 0.5). */
+  interactiveReserve?: number;
 }
 
 export type ShedReason = 'queue_full' | 'deadline' | 'shed' | 'aborted';
@@ -105,6 +109,7 @@ export class AdmissionQueue {
   private readonly maxQueued: number;
   private readonly maxWaitMs: { interactive: number; batch: number };
   private readonly lifoAfterMs: number;
+  private readonly interactiveReserve: number;
   private readonly now: () => number;
   private readonly timers: Timers;
   private readonly lists: Record<Priority, WaiterList> = {
@@ -125,6 +130,7 @@ export class AdmissionQueue {
     this.maxQueued = Math.max(0, options.maxQueued);
     this.maxWaitMs = options.maxWaitMs;
     this.lifoAfterMs = options.lifoAfterMs ?? options.maxWaitMs.interactive / 4;
+    this.interactiveReserve = Math.min(0.5, Math.max(0, options.interactiveReserve ?? 0.1));
     this.now = now;
     this.timers = timers;
   }
@@ -160,12 +166,14 @@ export class AdmissionQueue {
     const at = this.now();
     // A deadline already past: its client has given up, even if a slot is free.
     if (deadlineAt !== undefined && deadlineAt <= at) return Promise.resolve(this.refuse('deadline'));
-    if (this.queued === 0 && this.active < this.capacity()) return Promise.resolve(this.admit(at));
+    const ahead = priority === 'interactive' ? this.lists.interactive.size : this.queued;
+    if (ahead === 0 && this.active < this.capacityFor(priority)) return Promise.resolve(this.admit(at));
     const deadline = Math.min(deadlineAt ?? Infinity, at + this.maxWaitMs[priority]);
     if (deadline <= at) return Promise.resolve(this.refuse('deadline'));
 
     const position = this.positionFor(priority);
-    if (at + this.expectedWait(position) > deadline) return Promise.resolve(this.refuse('deadline'));
+    if (at + this.expectedWait(position, priority) > deadline)
+      return Promise.resolve(this.refuse('deadline'));
     if (this.queued >= this.maxQueued) {
       const victim = priority === 'interactive' ? this.lists.batch.tail : undefined;
       if (!victim) return Promise.resolve(this.refuse('queue_full'));
@@ -197,6 +205,8 @@ export class AdmissionQueue {
     while (this.active < this.capacity()) {
       const waiter = this.next();
       if (!waiter) return;
+      // The slots kept for interactive requests: batch waits for the others.
+      if (waiter.priority === 'batch' && this.active >= this.capacityFor('batch')) return;
       const at = this.now();
       // The deadline timer may not have run yet (a busy event loop, or a test's clock).
       if (at >= waiter.deadlineAt) {
@@ -213,6 +223,17 @@ export class AdmissionQueue {
     return this.lists.batch.head;
   }
 
+  /**
+   * Slots a class may fill: all of them for interactive; for batch all but a reserve of a tenth (at least
+   * one once there are two), so that an interactive request arriving while batch work fills the limit
+   * finds a slot free instead of waiting for the next release.
+   */
+  private capacityFor(priority: Priority): number {
+    const capacity = this.capacity();
+    if (priority === 'interactive' || capacity < 2 || this.interactiveReserve === 0) return capacity;
+    return capacity - Math.max(1, Math.floor(capacity * this.interactiveReserve));
+  }
+
   /** Waiters that will be served before a newcomer of this class. */
   private positionFor(priority: Priority): number {
     if (priority === 'batch') return this.queued;
@@ -220,9 +241,9 @@ export class AdmissionQueue {
     return this.lifo ? 0 : this.lists.interactive.size;
   }
 
-  private expectedWait(position: number): number {
+  private expectedWait(position: number, priority: Priority = 'interactive'): number {
     if (this.holdMs === undefined) return 0;
-    const capacity = this.capacity();
+    const capacity = this.capacityFor(priority);
     if (capacity <= 0) return Infinity;
     return (this.holdMs * (position + 1)) / capacity;
   }

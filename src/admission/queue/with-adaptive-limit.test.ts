@@ -10,7 +10,8 @@ test('a queue sized by an adaptive limit admits more as the limit grows and fewe
   const limit = new AdaptiveLimit({ initial: 2, min: 1, max: 8, probeIntervalMs: 1e9 }, () => clock.t);
   const queue = new AdmissionQueue(
     () => limit.limit,
-    { maxQueued: 100, maxWaitMs: { interactive: 1e9, batch: 1e9 } },
+    // No reserve for interactive: this is about the limit sizing the queue.
+    { maxQueued: 100, maxWaitMs: { interactive: 1e9, batch: 1e9 }, interactiveReserve: 0 },
     () => clock.t,
   );
   limit.onChange = () => queue.pump();
