@@ -19,6 +19,9 @@ import { authenticate } from './pipeline/authenticate.js';
 import { hasQuotas } from './admission/create-limiter.js';
 import type { Limiter } from './admission/limits/limiter.js';
 import { admit } from './pipeline/admit.js';
+import { charge } from './pipeline/charge.js';
+import type { BudgetStore } from './spend/budgets/budget-store.js';
+import { PriceBook } from './spend/price-book.js';
 import { attemptUpstream } from './pipeline/attempt-upstream.js';
 import { compose } from './pipeline/compose.js';
 import { RequestContext, type RouteName } from './pipeline/context.js';
@@ -48,6 +51,8 @@ export interface GatewayParts {
   adapters: ReadonlyMap<string, ProviderAdapter>;
   /** The limiter of keys' and teams' limits; absent when none has limits (the stage is then left out). */
   limiter?: Limiter | undefined;
+  /** Budgets of keys, teams and end-users; absent when none has a budget (the stage is then left out). */
+  budgets?: BudgetStore | undefined;
 }
 
 export interface Gateway {
@@ -126,6 +131,13 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
     };
     if (health.degraded) logger.warn({ replicas: health.replicas }, 'state backend unreachable at start');
   }
+  const prices = new PriceBook(config.models);
+  if (parts.budgets !== undefined && prices.unpriced.length > 0) {
+    logger.warn(
+      { targets: prices.unpriced },
+      'no price known for some targets: their answers cost nothing to budgets (set models[].price)',
+    );
+  }
   const keys = new VirtualKeyStore(config.keys);
   if (keys.open) logger.warn('no virtual keys configured: the gateway accepts requests without an API key');
 
@@ -137,6 +149,7 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
     parseRequest,
     route(catalog),
     ...(parts.limiter === undefined || !hasQuotas(config) ? [] : [admit(parts.limiter, config)]),
+    ...(parts.budgets === undefined ? [] : [charge(parts.budgets, prices, config)]),
     attemptUpstream(router, catalog),
     respond,
   ];
@@ -249,6 +262,7 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
       await Promise.all([...adapters.values()].map(({ adapter }) => adapter.close()));
       await cooldowns.close();
       await parts.limiter?.close();
+      await parts.budgets?.close();
       flushLogsSync(logger);
     },
   };

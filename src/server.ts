@@ -4,6 +4,7 @@
  * period, then close what is left and exit.
  */
 import { createLimiter } from './admission/create-limiter.js';
+import { createBudgetStore } from './spend/budgets/create-budget-store.js';
 import { createProviders } from './providers/registry.js';
 import { createCooldownStore } from './state/index.js';
 import { createServer, type Server } from 'node:http';
@@ -26,7 +27,8 @@ export async function startServer(config: Config, options: GatewayOptions = {}):
   const cooldowns = options.cooldowns ?? (await createCooldownStore(config.state));
   const adapters = await createProviders(config.providers);
   const limiter = await createLimiter(config);
-  const gateway = createGateway(config, { adapters, limiter }, { ...options, cooldowns });
+  const budgets = await createBudgetStore(config);
+  const gateway = createGateway(config, { adapters, limiter, budgets }, { ...options, cooldowns });
   const server = createServer(
     {
       keepAliveTimeout: config.server.keep_alive_timeout_ms,

@@ -121,6 +121,11 @@ const price = z
     input_per_mtok: z.number().nonnegative(),
     output_per_mtok: z.number().nonnegative(),
     cached_input_per_mtok: z.number().nonnegative().optional(),
+    cache_write_per_mtok: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe('Price of input tokens written to the prompt cache (Anthropic bills them at a premium).'),
   })
   .strict()
   .describe('USD per million tokens.');
@@ -259,7 +264,12 @@ const key = z
     team: z.string().optional(),
     models: z.array(z.string()).optional().describe('Allowed model names; absent = all.'),
     limits: limits.optional(),
-    budget: budget.optional(),
+    budget: budget.optional().describe("The key's spend per period, all its end-users together."),
+    end_user_budget: budget
+      .optional()
+      .describe(
+        "Each end-user's spend per period through this key (the request's `user` field or x-sluice-end-user header).",
+      ),
     priority: priority.default('interactive'),
   })
   .strict();

@@ -86,6 +86,14 @@ export const errorTable = {
     anthropicType: 'rate_limit_error',
     retryable: true,
   },
+  /** A budget (key, team or end-user) cannot cover the request's worst-case cost this period. */
+  budget_exceeded: {
+    status: 429,
+    openaiType: 'insufficient_quota',
+    code: 'budget_exceeded',
+    anthropicType: 'rate_limit_error',
+    retryable: false,
+  },
   /** The request needs more than a limit could ever admit (its tokens exceed the tpm limit itself). */
   exceeds_limit: {
     status: 400,

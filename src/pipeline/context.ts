@@ -53,6 +53,8 @@ export class RequestContext {
   outcome: ChatOutcome | EmbeddingsOutcome | undefined = undefined;
   upstreamStartedAt: number | undefined = undefined;
   firstTokenAt: number | undefined = undefined;
+  /** charge: the request's cost in USD as charged to its budgets (undefined without budgets). */
+  costUsd: number | undefined = undefined;
   /** respond */
   status = 0;
   usage: Usage | undefined = undefined;

@@ -125,6 +125,7 @@ function classifyKind(kind: ErrorKind, error: GatewayError): FailureClass {
     case 'rate_limited':
     case 'overloaded':
     case 'exceeds_limit':
+    case 'budget_exceeded':
     case 'state_unavailable':
     case 'internal':
       // The request or the gateway itself is at fault; another target would fail the same way. `internal`

@@ -1,0 +1,130 @@
+/**
+ * Budgets (docs/budgets.md): before the upstream is called, the request's worst-case cost is reserved on
+ * every budget that applies to it (its key's, its team's, its end-user's) in one atomic step; when the
+ * answer is done the reservation is settled to the actual cost from the provider's usage. A budget that
+ * cannot cover the worst case refuses with 429 `budget_exceeded` and `x-should-retry: false`, before
+ * anything is sent.
+ *
+ * - Worst case: every prompt token (o200k count) at the highest input price and the maximum output
+ *   (`max_tokens` / `max_completion_tokens`, else 4,096) at the highest output price among the targets the
+ *   request may reach: the model's and its fallbacks'. So the actual cost exceeds the reservation only when
+ *   the provider counts more prompt tokens than o200k does, or a request without a maximum writes more than
+ *   4,096 tokens: that is the whole bound on overshoot (docs/budgets.md).
+ * - Actual cost: the usage at the answering target's price. No usage and no upstream answer begun (it
+ *   failed before its first token) costs nothing; an answer that began but whose usage is unknown (the
+ *   client left mid-stream, the stream was cut) is charged the reservation: the provider bills what it
+ *   generated, and Sluice cannot know how much that was.
+ * - With the Redis backend unreachable, budgets never fail open: the request is refused with 503
+ *   `state_unavailable` (an unlimited spend is not a safe default, unlike a rate limit).
+ */
+import { loadTokenCounter, promptTokens, defaultOutputReservation } from '../admission/token-count.js';
+import type { Config } from '../config/schema.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import type { BudgetSpec, BudgetStore } from '../spend/budgets/budget-store.js';
+import type { PriceBook } from '../spend/price-book.js';
+import type { RequestContext, Stage } from './context.js';
+
+type Budget = NonNullable<Config['keys'][number]['budget']>;
+
+interface KeyBudgets {
+  budget: Budget | undefined;
+  endUser: Budget | undefined;
+}
+
+function endUserOf(ctx: RequestContext): string | undefined {
+  const header = ctx.req.headers['x-sluice-end-user'];
+  if (typeof header === 'string' && header !== '') return header.slice(0, 256);
+  const user = ctx.chat?.body['user'] ?? ctx.embeddings?.body.user;
+  return typeof user === 'string' && user !== '' ? user.slice(0, 256) : undefined;
+}
+
+function specsOf(
+  ctx: RequestContext,
+  keys: ReadonlyMap<string, KeyBudgets>,
+  teams: ReadonlyMap<string, Budget>,
+): BudgetSpec[] {
+  const specs: BudgetSpec[] = [];
+  const key = ctx.key;
+  if (key === undefined) return specs;
+  const own = keys.get(key.name);
+  if (own?.budget !== undefined)
+    specs.push({ subject: `key:${key.name}`, usd: own.budget.usd, period: own.budget.period });
+  const team = key.team === undefined ? undefined : teams.get(key.team);
+  if (team !== undefined) specs.push({ subject: `team:${key.team}`, usd: team.usd, period: team.period });
+  if (own?.endUser !== undefined) {
+    const user = endUserOf(ctx);
+    if (user !== undefined)
+      specs.push({
+        subject: `end_user:${key.name}:${user}`,
+        usd: own.endUser.usd,
+        period: own.endUser.period,
+      });
+  }
+  return specs;
+}
+
+/** The prompt's tokens and the maximum output the request may produce. */
+async function tokensOf(ctx: RequestContext): Promise<{ input: number; output: number }> {
+  const counter = await loadTokenCounter();
+  const body = ctx.chat?.body;
+  if (body !== undefined) {
+    const cap = body['max_completion_tokens'] ?? body['max_tokens'];
+    const output = typeof cap === 'number' && cap >= 0 ? cap : defaultOutputReservation;
+    return { input: promptTokens(body, counter), output };
+  }
+  const input = ctx.embeddings?.body.input;
+  let tokens = 0;
+  if (typeof input === 'string') tokens = counter.count(input);
+  else if (Array.isArray(input))
+    for (const item of input)
+      tokens += typeof item === 'string' ? counter.count(item) : Array.isArray(item) ? item.length : 0;
+  return { input: tokens, output: 0 };
+}
+
+export function charge(store: BudgetStore, prices: PriceBook, config: Config): Stage {
+  const keys = new Map<string, KeyBudgets>(
+    config.keys.map((k) => [k.name, { budget: k.budget, endUser: k.end_user_budget }]),
+  );
+  const teams = new Map<string, Budget>();
+  for (const t of config.teams) if (t.budget !== undefined) teams.set(t.name, t.budget);
+  return async (ctx, next) => {
+    const specs = specsOf(ctx, keys, teams);
+    const model = ctx.model;
+    if (specs.length === 0 || model === undefined) return next();
+    const tokens = await tokensOf(ctx);
+    const worst = prices.worstCaseUsd(model.name, tokens.input, tokens.output);
+    let decision;
+    try {
+      decision = await store.reserve(specs, worst);
+    } catch (error) {
+      throw new GatewayError('state_unavailable', 'the budget state is unreachable', {
+        retryAfterSeconds: 1,
+        cause: error,
+      });
+    }
+    if (!decision.admitted) {
+      const { subject, limitUsd, spentUsd, reservedUsd, resetsAt } = decision.exceeded;
+      const left = Math.max(0, limitUsd - spentUsd - reservedUsd);
+      const resets = Number.isFinite(resetsAt) ? `; it resets at ${new Date(resetsAt).toISOString()}` : '';
+      throw new GatewayError(
+        'budget_exceeded',
+        `the budget of ${subject} is exhausted: $${left.toFixed(6)} of $${limitUsd} left, and this request may cost up to $${worst.toFixed(6)}${resets}`,
+      );
+    }
+    const hold = decision.hold;
+    try {
+      await next();
+    } finally {
+      const usage = ctx.usage;
+      const target = ctx.target;
+      let actual: number;
+      if (usage !== undefined && target !== undefined) actual = prices.costUsd(model.name, target.id, usage);
+      // No upstream answer began: nothing was generated, nothing is billed.
+      else if (ctx.firstTokenAt === undefined) actual = 0;
+      else actual = hold.reservedUsd;
+      ctx.costUsd = actual;
+      // Off the answer's path; a failure leaves the reservation charged until the period ends.
+      hold.settle(actual).catch(() => {});
+    }
+  };
+}
