@@ -149,7 +149,7 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
     parseRequest,
     route(catalog),
     ...(parts.limiter === undefined || !hasQuotas(config) ? [] : [admit(parts.limiter, config)]),
-    ...(parts.budgets === undefined ? [] : [charge(parts.budgets, prices, config)]),
+    ...(parts.budgets === undefined ? [] : [charge(parts.budgets, prices, config, logger)]),
     attemptUpstream(router, catalog),
     respond,
   ];

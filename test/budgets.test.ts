@@ -4,6 +4,8 @@
  * cost, a failed attempt nothing; prices come from the config or the maintained table.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startSimulator, type SimulatorHandle } from '../src/simulator/server.js';
 import { startGateway, upstream, type TestGateway } from './helpers/gateway.js';
@@ -154,5 +156,50 @@ describe('budgets (memory backend)', () => {
     const refused = await post(gw, 'sk-budget-tiny-0001', { ...chat(1_000), model: 'listed' });
     assert.equal(refused.status, 429);
     assert.match((refused.json['error'] as { message: string }).message, /may cost up to \$0\.000[0-9]+/);
+  });
+
+  test('a soft threshold logs once and calls the webhook once per period', async () => {
+    const received: Record<string, unknown>[] = [];
+    const hook = createServer((req, res) => {
+      let text = '';
+      req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      req.on('end', () => {
+        received.push(JSON.parse(text) as Record<string, unknown>);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const gw2 = await startGateway({
+      budgets: { webhook_url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` },
+      providers: [upstream('sim', sim.url)],
+      models: [{ name: 'm', targets: [{ provider: 'sim', model: 'gpt-4o-mini' }], price }],
+      keys: [
+        {
+          name: 'watched',
+          key: 'sk-budget-watched-1',
+          budget: { usd: 0.1, period: 'monthly', soft_usd: 0.012 },
+        },
+      ],
+    });
+    try {
+      // $0.005 each: the third passes $0.012; the fourth and fifth do not announce again.
+      for (let i = 0; i < 5; i++) assert.equal((await post(gw2, 'sk-budget-watched-1', chat(5))).status, 200);
+      const deadline = Date.now() + 5_000;
+      while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(received.length, 1, JSON.stringify(received));
+      assert.equal(received[0]?.['type'], 'budget.soft_threshold');
+      assert.equal(received[0]?.['subject'], 'key:watched');
+      assert.equal(received[0]?.['soft_usd'], 0.012);
+      assert.ok(Number(received[0]?.['spent_usd']) >= 0.012);
+      const warned = gw2.logs.filter((l) => String(l['msg']).includes('passed its soft threshold'));
+      assert.equal(warned.length, 1);
+      // Each access line carries what the request was charged.
+      const charged = gw2.logs.filter((l) => l['msg'] === 'request').map((l) => l['cost_usd']);
+      assert.deepEqual(charged, [0.005, 0.005, 0.005, 0.005, 0.005]);
+    } finally {
+      await gw2.close();
+      await new Promise((resolve) => hook.close(resolve));
+    }
   });
 });

@@ -113,6 +113,11 @@ const budget = z
   .object({
     usd: z.number().nonnegative(),
     period: z.enum(['daily', 'weekly', 'monthly', 'total']).default('monthly'),
+    soft_usd: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe('Spend at which a warning is logged and budgets.webhook_url is called, once per period.'),
   })
   .strict();
 
@@ -347,6 +352,15 @@ export const configSchema = z
       .prefault({}),
     database: z
       .object({ url: z.string().default('embedded') })
+      .strict()
+      .prefault({}),
+    budgets: z
+      .object({
+        webhook_url: z
+          .url()
+          .optional()
+          .describe('Called with a JSON POST when a budget passes its soft_usd threshold.'),
+      })
       .strict()
       .prefault({}),
     routing: routing.describe('Retries, circuit breakers, latency tracking and cooldowns, for every model.'),

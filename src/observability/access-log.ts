@@ -37,6 +37,7 @@ function fields(ctx: RequestContext): string {
   const usage = ctx.usage;
   if (usage !== undefined)
     out += `,"input_tokens":${usage.inputTokens},"output_tokens":${usage.outputTokens}`;
+  if (ctx.costUsd !== undefined) out += `,"cost_usd":${ctx.costUsd}`;
   const error = ctx.error;
   if (error !== undefined) out += `,"error_kind":"${error.kind}","error":${q(error.message)}`;
   return out;

@@ -20,7 +20,9 @@
 import { loadTokenCounter, promptTokens, defaultOutputReservation } from '../admission/token-count.js';
 import type { Config } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import type { Logger } from 'pino';
 import type { BudgetSpec, BudgetStore } from '../spend/budgets/budget-store.js';
+import { SoftThresholds, type SoftBudget } from '../spend/budgets/soft-threshold.js';
 import type { PriceBook } from '../spend/price-book.js';
 import type { RequestContext, Stage } from './context.js';
 
@@ -38,27 +40,27 @@ function endUserOf(ctx: RequestContext): string | undefined {
   return typeof user === 'string' && user !== '' ? user.slice(0, 256) : undefined;
 }
 
+function specOf(subject: string, budget: Budget): BudgetSpec & { softUsd?: number } {
+  const spec: BudgetSpec & { softUsd?: number } = { subject, usd: budget.usd, period: budget.period };
+  if (budget.soft_usd !== undefined) spec.softUsd = budget.soft_usd;
+  return spec;
+}
+
 function specsOf(
   ctx: RequestContext,
   keys: ReadonlyMap<string, KeyBudgets>,
   teams: ReadonlyMap<string, Budget>,
-): BudgetSpec[] {
-  const specs: BudgetSpec[] = [];
+): (BudgetSpec & { softUsd?: number })[] {
+  const specs: (BudgetSpec & { softUsd?: number })[] = [];
   const key = ctx.key;
   if (key === undefined) return specs;
   const own = keys.get(key.name);
-  if (own?.budget !== undefined)
-    specs.push({ subject: `key:${key.name}`, usd: own.budget.usd, period: own.budget.period });
+  if (own?.budget !== undefined) specs.push(specOf(`key:${key.name}`, own.budget));
   const team = key.team === undefined ? undefined : teams.get(key.team);
-  if (team !== undefined) specs.push({ subject: `team:${key.team}`, usd: team.usd, period: team.period });
+  if (team !== undefined) specs.push(specOf(`team:${key.team}`, team));
   if (own?.endUser !== undefined) {
     const user = endUserOf(ctx);
-    if (user !== undefined)
-      specs.push({
-        subject: `end_user:${key.name}:${user}`,
-        usd: own.endUser.usd,
-        period: own.endUser.period,
-      });
+    if (user !== undefined) specs.push(specOf(`end_user:${key.name}:${user}`, own.endUser));
   }
   return specs;
 }
@@ -81,7 +83,8 @@ async function tokensOf(ctx: RequestContext): Promise<{ input: number; output: n
   return { input: tokens, output: 0 };
 }
 
-export function charge(store: BudgetStore, prices: PriceBook, config: Config): Stage {
+export function charge(store: BudgetStore, prices: PriceBook, config: Config, logger: Logger): Stage {
+  const soft = new SoftThresholds(store, logger, config.budgets.webhook_url);
   const keys = new Map<string, KeyBudgets>(
     config.keys.map((k) => [k.name, { budget: k.budget, endUser: k.end_user_budget }]),
   );
@@ -124,7 +127,9 @@ export function charge(store: BudgetStore, prices: PriceBook, config: Config): S
       else actual = hold.reservedUsd;
       ctx.costUsd = actual;
       // Off the answer's path; a failure leaves the reservation charged until the period ends.
-      hold.settle(actual).catch(() => {});
+      const settled = hold.settle(actual);
+      const watched = specs.filter((s): s is SoftBudget => s.softUsd !== undefined);
+      (watched.length === 0 ? settled : settled.then(() => soft.check(watched))).catch(() => {});
     }
   };
 }
