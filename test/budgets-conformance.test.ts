@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import type { BudgetDecision, BudgetSpec, BudgetStore } from '../src/spend/budgets/budget-store.js';
 import { MemoryBudgetStore } from '../src/spend/budgets/memory-budgets.js';
 import { periodAt } from '../src/spend/budgets/periods.js';
+import { openLeasedBudgetStore } from '../src/spend/budgets/leased-budgets.js';
 import { openRedisBudgetStore } from '../src/spend/budgets/redis-budgets.js';
 import { redisUrl, skipWithoutRedis } from './helpers/redis.js';
 
@@ -120,6 +121,7 @@ function suite(name: string, open: () => Promise<BudgetStore>, skip: string | fa
 
 suite('memory', async () => new MemoryBudgetStore());
 suite('redis', () => openRedisBudgetStore({ url: redisUrl, prefix }), skipWithoutRedis);
+suite('redis with leases', () => openLeasedBudgetStore({ url: redisUrl, prefix }), skipWithoutRedis);
 
 test('periods: UTC day, ISO week from Monday, calendar month, total', () => {
   const at = Date.UTC(2026, 11, 3, 15, 0, 0); // Thursday 3 December 2026

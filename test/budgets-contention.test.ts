@@ -102,48 +102,78 @@ describe('budgets under contention', { timeout: 300_000 }, () => {
     }
   });
 
-  test(
-    'Redis backend, three sluice serve processes: exactly 200 of 2,000, charged exactly $1.00',
-    { skip: skipWithoutRedis },
-    async () => {
-      const sim = await startSimulator({ port: 0, outputTokens: 50 });
-      const dir = await mkdtemp(join(tmpdir(), 'sluice-budgets-'));
-      const replicas: ServeProcess[] = [];
-      try {
-        const config = {
-          server: { host: '127.0.0.1', shutdown_grace_ms: 1_000 },
-          logging: { level: 'warn' },
-          state: { backend: 'redis', redis_url: redisUrl, key_prefix: prefix },
-          routing: { max_attempts: 1, cooldowns: false },
-          providers: [
-            { name: 'sim', kind: 'openai-compatible', base_url: `${sim.url}/v1`, api_key: 'sk-up-1' },
-          ],
-          models: [{ name: 'm', targets: [{ provider: 'sim', model: 'gpt-4o-mini' }], price }],
-          keys: [{ name: 'flash', key: 'sk-budget-flash-3', budget: { usd: 1, period: 'total' } }],
-        };
-        const path = join(dir, 'sluice.json');
-        await writeFile(path, JSON.stringify(config));
-        replicas.push(...(await Promise.all([0, 1, 2].map(() => startServeProcess(path)))));
-        // No warm-up: any request would spend budget, so the burst itself is the first traffic.
-        const outcomes = await Promise.all(
-          Array.from({ length: requests }, (_, i) =>
-            send((replicas[i % replicas.length] as ServeProcess).url, 'sk-budget-flash-3'),
-          ),
-        );
-        check(outcomes, sim.stats.requests);
-        await spentOut((replicas[0] as ServeProcess).url, 'sk-budget-flash-3');
-        const redis = new Redis(redisUrl);
+  /**
+   * With leases a replica may refuse while another still holds unused slices of the budget: by at most
+   * (replicas − 1) grants, a grant being at most a sixteenth of what remained (12 requests of $0.005 out of
+   * $1.00). The slices come back within a flush interval once idle, and the budget is then spent to the
+   * last request: 200 in all, exactly $1.00.
+   */
+  for (const leases of [false, true]) {
+    test(
+      `Redis backend, three sluice serve processes, ${leases ? 'with leases' : 'atomic counter'}: 2,000 at $0.005 against $1.00`,
+      { skip: skipWithoutRedis },
+      async () => {
+        const sim = await startSimulator({ port: 0, outputTokens: 50 });
+        const dir = await mkdtemp(join(tmpdir(), 'sluice-budgets-'));
+        const replicas: ServeProcess[] = [];
+        const key = `flash-${leases ? 'leased' : 'atomic'}`;
+        const secret = `sk-budget-${key}`;
         try {
-          const state = await redis.hgetall(`${prefix}budget:total:key:flash`);
-          assert.deepEqual(state, { spent: '1000000000', reserved: '0' }, 'exactly $1.00 in nano-dollars');
+          const config = {
+            server: { host: '127.0.0.1', shutdown_grace_ms: 1_000 },
+            logging: { level: 'warn' },
+            state: { backend: 'redis', redis_url: redisUrl, key_prefix: prefix },
+            budgets: { leases },
+            routing: { max_attempts: 1, cooldowns: false },
+            providers: [
+              { name: 'sim', kind: 'openai-compatible', base_url: `${sim.url}/v1`, api_key: 'sk-up-1' },
+            ],
+            models: [{ name: 'm', targets: [{ provider: 'sim', model: 'gpt-4o-mini' }], price }],
+            keys: [{ name: key, key: secret, budget: { usd: 1, period: 'total' } }],
+          };
+          const path = join(dir, 'sluice.json');
+          await writeFile(path, JSON.stringify(config));
+          replicas.push(...(await Promise.all([0, 1, 2].map(() => startServeProcess(path)))));
+          // No warm-up: any request would spend budget, so the burst itself is the first traffic.
+          const outcomes = await Promise.all(
+            Array.from({ length: requests }, (_, i) => send((replicas[i % 3] as ServeProcess).url, secret)),
+          );
+          const admitted = outcomes.filter((o) => o.status === 200).length;
+          assert.equal(admitted + outcomes.filter((o) => o.status === 429).length, requests);
+          const refused = outcomes.find((o) => o.status === 429) as Outcome;
+          assert.equal(refused.code, 'budget_exceeded');
+          assert.equal(refused.shouldRetry, 'false');
+          if (leases) assert.ok(admitted >= 200 - 2 * 12 && admitted <= 200, `admitted ${admitted}`);
+          else assert.equal(admitted, 200);
+          // Then one request at a time until the budget refuses for good: 200 in all.
+          let after = 0;
+          const deadline = Date.now() + 10_000;
+          while (admitted + after < 200 && Date.now() < deadline) {
+            const next = await send((replicas[after % 3] as ServeProcess).url, secret);
+            if (next.status === 200) after++;
+            else await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          assert.equal(admitted + after, 200);
+          assert.equal(sim.stats.requests, 200, 'a refused request never reaches the upstream');
+          await spentOut((replicas[0] as ServeProcess).url, secret);
+          const redis = new Redis(redisUrl);
+          try {
+            const deadlineSettled = Date.now() + 5_000;
+            let state = await redis.hgetall(`${prefix}budget:total:key:${key}`);
+            while (state['reserved'] !== '0' && Date.now() < deadlineSettled) {
+              await new Promise((resolve) => setTimeout(resolve, 100));
+              state = await redis.hgetall(`${prefix}budget:total:key:${key}`);
+            }
+            assert.deepEqual(state, { spent: '1000000000', reserved: '0' }, 'exactly $1.00 in nano-dollars');
+          } finally {
+            await redis.quit();
+          }
         } finally {
-          await redis.quit();
+          await Promise.all(replicas.map((r) => r.stop()));
+          await rm(dir, { recursive: true, force: true });
+          await sim.close();
         }
-      } finally {
-        await Promise.all(replicas.map((r) => r.stop()));
-        await rm(dir, { recursive: true, force: true });
-        await sim.close();
-      }
-    },
-  );
+      },
+    );
+  }
 });

@@ -356,6 +356,12 @@ export const configSchema = z
       .prefault({}),
     budgets: z
       .object({
+        leases: z
+          .boolean()
+          .default(true)
+          .describe(
+            'With Redis: replicas take slices of a budget and admit from memory (false: one Redis round trip per reservation and per settlement).',
+          ),
         webhook_url: z
           .url()
           .optional()

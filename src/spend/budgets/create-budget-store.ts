@@ -18,6 +18,11 @@ export function hasBudgets(config: Config): boolean {
 export async function createBudgetStore(config: Config): Promise<BudgetStore | undefined> {
   if (!hasBudgets(config)) return undefined;
   if (config.state.backend === 'memory') return new MemoryBudgetStore();
+  const options = { url: config.state.redis_url, prefix: config.state.key_prefix };
+  if (config.budgets.leases) {
+    const { openLeasedBudgetStore } = await import('./leased-budgets.js');
+    return openLeasedBudgetStore(options);
+  }
   const { openRedisBudgetStore } = await import('./redis-budgets.js');
-  return openRedisBudgetStore({ url: config.state.redis_url, prefix: config.state.key_prefix });
+  return openRedisBudgetStore(options);
 }
