@@ -1,0 +1,318 @@
+/**
+ * The ledger's write-ahead journal: the file a row reaches before it counts as acknowledged, so a crash
+ * of the process loses nothing acknowledged (docs/ledger.md has the whole argument).
+ *
+ * - Rows are JSON lines in numbered segment files (`segment-000000000001.jsonl`, …). Lines appended during
+ *   one event-loop turn are buffered and written together by one `fs.writeSync` from a `setImmediate`, so
+ *   the hot path pays a string push per row and the process one system call per turn, however many
+ *   requests finished in it.
+ * - `seal()` closes the active segment; the next turn's lines open a new one. LedgerWriter seals a segment
+ *   to make it a batch, and removes the file only after the batch has committed. So every acknowledged row
+ *   is in the database or in a segment file, at every instant.
+ * - At open, the segments a previous process left (it crashed, or its database was down when it stopped)
+ *   are the first sealed segments, replayed before anything new; inserts are idempotent on request_id, so
+ *   a segment replayed after its batch had committed (a crash between commit and unlink) adds nothing.
+ * - A `lock` file holding the pid keeps two live processes off one directory: each process needs its own.
+ *   It guards against a misconfiguration, not a race; a lock whose process is gone is taken over.
+ * - A write that fails (disk full) loses the lines of that turn, which were never acknowledged, and seals
+ *   the segment so that its torn last line ends a file instead of running into the next line.
+ */
+import {
+  closeSync,
+  fdatasyncSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { readFile, rename, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { LedgerEntry, LedgerRow } from './ledger.js';
+import { normalizeRow } from './rows.js';
+
+export interface JournalSegment {
+  readonly seq: number;
+  readonly path: string;
+  /** Bytes on disk. */
+  readonly bytes: number;
+  /** Rows written to it by this process; undefined for a segment recovered at open (not read yet). */
+  readonly rows: number | undefined;
+}
+
+export interface SegmentContents {
+  entries: LedgerEntry[];
+  /** A last line without its newline: a write cut short by a crash or a full disk, never acknowledged. */
+  torn: number;
+  /** Complete lines that are not a valid row (the file is then kept as `.corrupt` rather than removed). */
+  corrupt: number;
+}
+
+export interface JournalOptions {
+  directory: string;
+  /** fdatasync after every turn's write: survives power loss too, at a disk flush per turn. Default false. */
+  fsync?: boolean | undefined;
+  /** After each turn's write, with the number of rows it made durable. */
+  onWritten?: ((rows: number) => void) | undefined;
+  /** A turn's write failed: its rows are lost (they were never acknowledged). */
+  onWriteError?: ((error: unknown, rows: number) => void) | undefined;
+}
+
+interface ActiveSegment {
+  seq: number;
+  path: string;
+  fd: number;
+  bytes: number;
+  rows: number;
+}
+
+/** Replayed: `.jsonl`; kept for a human: `.jsonl.corrupt`, whose number is not reused either. */
+const segmentName = /^segment-(\d{12})\.jsonl(\.corrupt)?$/;
+/** Directories open in this process, by absolute path: the pid in the lock cannot tell two of ours apart. */
+const openDirectories = new Set<string>();
+
+export class Journal {
+  readonly directory: string;
+  /** Sealed segments, oldest first, not yet committed: recovered ones, then this process's. */
+  readonly sealed: JournalSegment[] = [];
+  private readonly fsync: boolean;
+  private readonly onWritten: (rows: number) => void;
+  private readonly onWriteError: (error: unknown, rows: number) => void;
+  private readonly lockPath: string;
+  private nextSeq: number;
+  private active: ActiveSegment | undefined;
+  private buffered: string[] = [];
+  private bufferedBytes = 0;
+  private sealedBytes = 0;
+  private scheduled = false;
+  private closed = false;
+
+  private constructor(options: JournalOptions) {
+    this.directory = resolve(options.directory);
+    this.fsync = options.fsync ?? false;
+    this.onWritten = options.onWritten ?? (() => {});
+    this.onWriteError = options.onWriteError ?? (() => {});
+    this.lockPath = join(this.directory, 'lock');
+    mkdirSync(this.directory, { recursive: true });
+    this.takeLock();
+    let last = 0;
+    for (const name of readdirSync(this.directory).sort()) {
+      const match = segmentName.exec(name);
+      if (match === null) continue;
+      last = Math.max(last, Number(match[1]));
+      if (match[2] !== undefined) continue;
+      const path = join(this.directory, name);
+      const segment = { seq: Number(match[1]), path, bytes: statSync(path).size, rows: undefined };
+      this.sealed.push(segment);
+      this.sealedBytes += segment.bytes;
+    }
+    this.nextSeq = last + 1;
+  }
+
+  static open(options: JournalOptions): Journal {
+    return new Journal(options);
+  }
+
+  /** On disk or about to be: what the writer's disk cap counts. */
+  get bytes(): number {
+    return this.sealedBytes + (this.active?.bytes ?? 0) + this.bufferedBytes;
+  }
+
+  /** Rows in the active segment, written or waiting for this turn's write. */
+  get activeRows(): number {
+    return (this.active?.rows ?? 0) + this.buffered.length;
+  }
+
+  /** Takes one line (with its newline); it is written at the end of this turn. */
+  append(line: string, bytes: number): void {
+    if (this.closed) throw new Error('ledger journal is closed');
+    this.buffered.push(line);
+    this.bufferedBytes += bytes;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.writeTurn();
+      });
+    }
+  }
+
+  /** Writes the lines buffered so far, in one system call. Also run at seal, close and process exit. */
+  writeTurn(): void {
+    if (this.buffered.length === 0) return;
+    const rows = this.buffered.length;
+    const data = Buffer.from(this.buffered.join(''));
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    let active: ActiveSegment | undefined;
+    try {
+      active = this.active ?? this.openSegment();
+      let offset = 0;
+      while (offset < data.length) offset += writeSync(active.fd, data, offset);
+      if (this.fsync) fdatasyncSync(active.fd);
+    } catch (error) {
+      if (active !== undefined) {
+        active.bytes = statOrZero(active.path);
+        this.sealActive();
+      }
+      this.onWriteError(error, rows);
+      return;
+    }
+    active.bytes += data.length;
+    active.rows += rows;
+    this.onWritten(rows);
+  }
+
+  /** Ends the active segment (after writing this turn's lines) and queues it; undefined if it is empty. */
+  seal(): JournalSegment | undefined {
+    this.writeTurn();
+    return this.sealActive();
+  }
+
+  /** Reads a sealed segment back. A missing file reads as empty (it was already committed and removed). */
+  async read(segment: JournalSegment): Promise<SegmentContents> {
+    let text: string;
+    try {
+      text = await readFile(segment.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], torn: 0, corrupt: 0 };
+      throw error;
+    }
+    return parseSegment(text);
+  }
+
+  /**
+   * Drops a committed segment. `keep` renames it to `.corrupt` instead, for a human to look at, when it
+   * held lines that were not rows.
+   */
+  async remove(segment: JournalSegment, keep = false): Promise<void> {
+    try {
+      if (keep) await rename(segment.path, `${segment.path}.corrupt`);
+      else await unlink(segment.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    const index = this.sealed.indexOf(segment);
+    if (index !== -1) {
+      this.sealed.splice(index, 1);
+      this.sealedBytes -= segment.bytes;
+    }
+  }
+
+  /** Writes what is buffered and releases the directory; segments stay on disk for the next start. */
+  close(): void {
+    if (this.closed) return;
+    this.writeTurn();
+    if (this.active !== undefined) closeSync(this.active.fd);
+    this.active = undefined;
+    this.closed = true;
+    try {
+      unlinkSync(this.lockPath);
+    } catch {
+      // already gone: nothing to release
+    }
+    openDirectories.delete(this.directory);
+  }
+
+  private openSegment(): ActiveSegment {
+    const seq = this.nextSeq++;
+    const path = join(this.directory, `segment-${String(seq).padStart(12, '0')}.jsonl`);
+    const fd = openSync(path, 'ax');
+    if (this.fsync) syncDirectory(this.directory);
+    this.active = { seq, path, fd, bytes: 0, rows: 0 };
+    return this.active;
+  }
+
+  private sealActive(): JournalSegment | undefined {
+    const active = this.active;
+    if (active === undefined) return undefined;
+    this.active = undefined;
+    closeSync(active.fd);
+    if (active.rows === 0 && active.bytes === 0) {
+      unlinkSync(active.path);
+      return undefined;
+    }
+    const segment = { seq: active.seq, path: active.path, bytes: active.bytes, rows: active.rows };
+    this.sealed.push(segment);
+    this.sealedBytes += segment.bytes;
+    return segment;
+  }
+
+  private takeLock(): void {
+    if (openDirectories.has(this.directory)) {
+      throw new Error(`ledger journal ${this.directory} is already open in this process`);
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        writeFileSync(this.lockPath, `${process.pid}\n`, { flag: 'wx' });
+        openDirectories.add(this.directory);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
+      }
+      const holder = Number.parseInt(readFileOrEmpty(this.lockPath), 10);
+      if (holder !== process.pid && processAlive(holder)) {
+        throw new Error(`ledger journal ${this.directory} is in use by process ${holder}`);
+      }
+      // The holder is gone (or was this pid in an earlier life, as pid 1 in a restarted container).
+      unlinkSync(this.lockPath);
+    }
+  }
+}
+
+export function parseSegment(text: string): SegmentContents {
+  const lines = text.split('\n');
+  // After the last newline: '' for a whole file, else the start of a line whose write was cut short.
+  const tail = lines.pop() ?? '';
+  const contents: SegmentContents = { entries: [], torn: tail.length > 0 ? 1 : 0, corrupt: 0 };
+  for (const line of lines) {
+    if (line.length === 0) continue;
+    try {
+      contents.entries.push(normalizeRow(JSON.parse(line) as LedgerRow));
+    } catch {
+      contents.corrupt++;
+    }
+  }
+  return contents;
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readFileOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function statOrZero(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** A new file's directory entry survives power loss only once the directory itself is synced. */
+function syncDirectory(directory: string): void {
+  const fd = openSync(directory, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
