@@ -20,7 +20,11 @@ import { hasQuotas } from './admission/create-limiter.js';
 import type { Limiter } from './admission/limits/limiter.js';
 import { admit } from './pipeline/admit.js';
 import { charge } from './pipeline/charge.js';
+import { adminAuthorized, handleSpend } from './admin/spend.js';
+import { digestOf } from './auth/virtual-keys.js';
+import type { Ledger } from './ledger/index.js';
 import type { BudgetStore } from './spend/budgets/budget-store.js';
+import { subscribeLedger } from './spend/ledger-recorder.js';
 import { PriceBook } from './spend/price-book.js';
 import { attemptUpstream } from './pipeline/attempt-upstream.js';
 import { compose } from './pipeline/compose.js';
@@ -53,6 +57,8 @@ export interface GatewayParts {
   limiter?: Limiter | undefined;
   /** Budgets of keys, teams and end-users; absent when none has a budget (the stage is then left out). */
   budgets?: BudgetStore | undefined;
+  /** The spend ledger (database.url); absent with `none`. The gateway closes it. */
+  ledger?: Ledger | undefined;
 }
 
 export interface Gateway {
@@ -138,6 +144,10 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
       'no price known for some targets: their answers cost nothing to budgets (set models[].price)',
     );
   }
+  const unsubscribeLedger =
+    parts.ledger === undefined ? () => {} : subscribeLedger(owner, parts.ledger.writer, prices, logger);
+  const adminKey = config.server.admin_key;
+  const adminDigest = adminKey === undefined ? undefined : Buffer.from(digestOf(adminKey), 'base64');
   const keys = new VirtualKeyStore(config.keys);
   if (keys.open) logger.warn('no virtual keys configured: the gateway accepts requests without an API key');
 
@@ -234,6 +244,29 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
         );
         return;
       }
+      if (path.startsWith('/admin/') && adminDigest !== undefined) {
+        if (!adminAuthorized(req, res, adminDigest)) return;
+        if (path === '/admin/spend') {
+          if (parts.ledger === undefined)
+            return sendJson(
+              res,
+              404,
+              '{"error":{"message":"no ledger (database.url: none)","type":"invalid_request_error","param":null,"code":"not_found"}}',
+            );
+          handleSpend(new URL(req.url ?? '/', 'http://x'), res, parts.ledger.store).catch(
+            (error: unknown) => {
+              logger.error({ err: error }, 'admin spend query failed');
+              if (!res.headersSent)
+                sendJson(
+                  res,
+                  500,
+                  '{"error":{"message":"internal error","type":"api_error","param":null,"code":"internal"}}',
+                );
+            },
+          );
+          return;
+        }
+      }
       if (path === '/v1/models' || path === '/models' || path.startsWith('/v1/models/')) {
         listModels(req, res, path, modelsAuth, catalog);
         return;
@@ -263,6 +296,9 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
       await cooldowns.close();
       await parts.limiter?.close();
       await parts.budgets?.close();
+      // Last: the requests above have ended, so their rows are recorded; close flushes them.
+      unsubscribeLedger();
+      await parts.ledger?.close();
       flushLogsSync(logger);
     },
   };

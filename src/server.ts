@@ -4,6 +4,7 @@
  * period, then close what is left and exit.
  */
 import { createLimiter } from './admission/create-limiter.js';
+import { openGatewayLedger } from './spend/open-ledger.js';
 import { createBudgetStore } from './spend/budgets/create-budget-store.js';
 import { createProviders } from './providers/registry.js';
 import { createCooldownStore } from './state/index.js';
@@ -28,7 +29,8 @@ export async function startServer(config: Config, options: GatewayOptions = {}):
   const adapters = await createProviders(config.providers);
   const limiter = await createLimiter(config);
   const budgets = await createBudgetStore(config);
-  const gateway = createGateway(config, { adapters, limiter, budgets }, { ...options, cooldowns });
+  const ledger = await openGatewayLedger(config);
+  const gateway = createGateway(config, { adapters, limiter, budgets, ledger }, { ...options, cooldowns });
   const server = createServer(
     {
       keepAliveTimeout: config.server.keep_alive_timeout_ms,

@@ -351,7 +351,20 @@ export const configSchema = z
       .strict()
       .prefault({}),
     database: z
-      .object({ url: z.string().default('embedded') })
+      .object({
+        url: z
+          .string()
+          .refine((u) => u === 'embedded' || u === 'none' || /^postgres(ql)?:\/\//.test(u), {
+            message: 'must be "embedded", "none" or a postgres:// URL',
+          })
+          .default('embedded')
+          .describe('The spend ledger: embedded SQLite under path, PostgreSQL, or none (no ledger).'),
+        path: z
+          .string()
+          .min(1)
+          .default('./data')
+          .describe('Directory of the embedded database and of the ledger journal.'),
+      })
       .strict()
       .prefault({}),
     budgets: z

@@ -25,19 +25,13 @@ import type { BudgetSpec, BudgetStore } from '../spend/budgets/budget-store.js';
 import { SoftThresholds, type SoftBudget } from '../spend/budgets/soft-threshold.js';
 import type { PriceBook } from '../spend/price-book.js';
 import type { RequestContext, Stage } from './context.js';
+import { endUserOf } from './end-user.js';
 
 type Budget = NonNullable<Config['keys'][number]['budget']>;
 
 interface KeyBudgets {
   budget: Budget | undefined;
   endUser: Budget | undefined;
-}
-
-function endUserOf(ctx: RequestContext): string | undefined {
-  const header = ctx.req.headers['x-sluice-end-user'];
-  if (typeof header === 'string' && header !== '') return header.slice(0, 256);
-  const user = ctx.chat?.body['user'] ?? ctx.embeddings?.body.user;
-  return typeof user === 'string' && user !== '' ? user.slice(0, 256) : undefined;
 }
 
 function specOf(subject: string, budget: Budget): BudgetSpec & { softUsd?: number } {

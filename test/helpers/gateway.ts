@@ -1,4 +1,7 @@
 /** Starts a real gateway on a loopback port for a test, with its log lines captured. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { validateConfig } from '../../src/config/load.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import type { CooldownStore } from '../../src/state/index.js';
@@ -39,8 +42,12 @@ export async function startGateway(
   // Tests of one adapter or of error mapping want exactly one attempt per request and no memory between
   // tests (a 429 in one test must not rest the target for the next); routing tests pass their own.
   const routing = config['routing'] ?? { max_attempts: 1, cooldowns: false };
+  // The embedded ledger in a directory of the test's own, removed on close.
+  const data =
+    config['database'] === undefined ? mkdtempSync(join(tmpdir(), 'sluice-test-data-')) : undefined;
   const validated = validateConfig({
     ...config,
+    ...(data === undefined ? {} : { database: { url: 'embedded', path: data } }),
     routing,
     server: { host: '127.0.0.1', ...server, port: 0 },
   });
@@ -52,7 +59,10 @@ export async function startGateway(
     ...running,
     logs,
     rawLogs: () => raw.join(''),
-    close: () => running.shutdown(1_000),
+    close: async () => {
+      await running.shutdown(1_000);
+      if (data !== undefined) rmSync(data, { recursive: true, force: true });
+    },
   };
 }
 
