@@ -121,8 +121,20 @@ async function deleteRedisKeys(prefix: string): Promise<number> {
   return deleted;
 }
 
-function limitsYaml(fast: string, state: string | undefined, limited: boolean): string {
-  const limits = limited ? ', limits: { rpm: 100000000, tpm: 10000000000, concurrency: 100000 }' : '';
+/** What the key carries in an overhead phase: limits that never refuse, or a budget that never runs out. */
+type Overhead = 'limits' | 'budgets';
+const keyExtras: Record<Overhead, string> = {
+  limits: ', limits: { rpm: 100000000, tpm: 10000000000, concurrency: 100000 }',
+  budgets: ', budget: { usd: 1000000000, period: total }',
+};
+
+function limitsYaml(
+  fast: string,
+  state: string | undefined,
+  limited: boolean,
+  kind: Overhead = 'limits',
+): string {
+  const limits = limited ? keyExtras[kind] : '';
   return [
     ...(state === undefined ? [] : [state]),
     'providers:',
@@ -149,31 +161,34 @@ export interface OverheadResult {
   redis_keys_deleted?: number;
 }
 
-async function limitsOverhead(ctx: AdmissionBenchContext): Promise<OverheadResult> {
+async function limitsOverhead(
+  ctx: AdmissionBenchContext,
+  kind: Overhead = 'limits',
+): Promise<OverheadResult> {
   const prefix = `{sluice-bench-${randomBytes(6).toString('hex')}}:`;
   const redisUp = await redisAnswers();
   if (!redisUp) console.error(`admission: Redis at ${redisUrl} does not answer; skipping the Redis variant`);
   const services: Partial<Record<'none' | 'memory' | 'redis', Service>> = {
     none: await startSluice(
       ctx,
-      'sluice (no limits)',
-      'limits-none',
+      `sluice (no ${kind})`,
+      `${kind}-none`,
       limitsYaml(ctx.fastUrl, undefined, false),
     ),
     memory: await startSluice(
       ctx,
-      'sluice (limits, memory)',
-      'limits-memory',
-      limitsYaml(ctx.fastUrl, undefined, true),
+      `sluice (${kind}, memory)`,
+      `${kind}-memory`,
+      limitsYaml(ctx.fastUrl, undefined, true, kind),
     ),
   };
   if (redisUp) {
     const state = `state: { backend: redis, redis_url: "${redisUrl}", key_prefix: "${prefix}" }`;
     services.redis = await startSluice(
       ctx,
-      'sluice (limits, redis)',
-      'limits-redis',
-      limitsYaml(ctx.fastUrl, state, true),
+      `sluice (${kind}, redis)`,
+      `${kind}-redis`,
+      limitsYaml(ctx.fastUrl, state, true, kind),
     );
   }
   const order = (['none', 'memory', 'redis'] as const).filter((name) => services[name] !== undefined);
@@ -186,7 +201,7 @@ async function limitsOverhead(ctx: AdmissionBenchContext): Promise<OverheadResul
         const result = await saturation((services[name] as Service).url, ctx.seconds, 64);
         rounds[name].push(result.rps);
         errors[name] += result.errors + result.non2xx;
-        console.error(`limits round ${r + 1} ${name}: ${Math.round(result.rps)} req/s`);
+        console.error(`${kind} round ${r + 1} ${name}: ${Math.round(result.rps)} req/s`);
       }
     }
   } finally {
@@ -650,14 +665,22 @@ async function burstScenario(ctx: AdmissionBenchContext): Promise<BurstResult> {
 
 export interface AdmissionResult {
   limits_overhead: OverheadResult;
+  /** The same with a budget on the key (Redis: with leases, the default). */
+  budgets_overhead: OverheadResult;
   burst: BurstResult;
   targets: { interactive_p99_burst_vs_unloaded: string };
 }
 
 export async function runAdmission(ctx: AdmissionBenchContext): Promise<AdmissionResult> {
   const limits_overhead = await limitsOverhead(ctx);
+  const budgets_overhead = await limitsOverhead(ctx, 'budgets');
   const burst = await burstScenario(ctx);
-  return { limits_overhead, burst, targets: { interactive_p99_burst_vs_unloaded: '<= 1.2' } };
+  return {
+    limits_overhead,
+    budgets_overhead,
+    burst,
+    targets: { interactive_p99_burst_vs_unloaded: '<= 1.2' },
+  };
 }
 
 function limitText(limit: Series | undefined): string {
@@ -679,12 +702,14 @@ function shedText(outcome: ClassOutcome): string {
 export function admissionRows(result: AdmissionResult): [string, string, string][] {
   const o = result.limits_overhead;
   const b = result.burst;
+  const overheadRow = (label: string, o: OverheadResult): [string, string, string] => [
+    label,
+    `none ${o.rps.none} · memory ${o.rps.memory} · redis ${o.rps.redis ?? 'skipped'}`,
+    `memory/none ${o.memory_vs_none} (rounds ${o.memory_vs_none_by_round.join(', ')}) · redis/none ${o.redis_vs_none === null ? (o.redis_skipped as string) : `${o.redis_vs_none} (rounds ${o.redis_vs_none_by_round.join(', ')})`}`,
+  ];
   const rows: [string, string, string][] = [
-    [
-      'key limits, saturation (req/s)',
-      `none ${o.rps.none} · memory ${o.rps.memory} · redis ${o.rps.redis ?? 'skipped'}`,
-      `memory/none ${o.memory_vs_none} (rounds ${o.memory_vs_none_by_round.join(', ')}) · redis/none ${o.redis_vs_none === null ? (o.redis_skipped as string) : `${o.redis_vs_none} (rounds ${o.redis_vs_none_by_round.join(', ')})`}`,
-    ],
+    overheadRow('key limits, saturation (req/s)', o),
+    overheadRow('key budget, saturation (req/s)', result.budgets_overhead),
   ];
   for (const [name, run] of [
     ['adaptive', b.adaptive],
