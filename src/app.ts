@@ -22,7 +22,10 @@ import { admit } from './pipeline/admit.js';
 import { charge } from './pipeline/charge.js';
 import { adminAuthorized, handleSpend } from './admin/spend.js';
 import { digestOf } from './auth/virtual-keys.js';
+import type { IdempotencyStore } from './idempotency/idempotency-store.js';
+import { MemoryIdempotencyStore } from './idempotency/memory-idempotency.js';
 import type { Ledger } from './ledger/index.js';
+import { idempotency } from './pipeline/idempotency.js';
 import type { BudgetStore } from './spend/budgets/budget-store.js';
 import { subscribeLedger } from './spend/ledger-recorder.js';
 import { PriceBook } from './spend/price-book.js';
@@ -59,6 +62,8 @@ export interface GatewayParts {
   budgets?: BudgetStore | undefined;
   /** The spend ledger (database.url); absent with `none`. The gateway closes it. */
   ledger?: Ledger | undefined;
+  /** Stored answers of Idempotency-Key requests; default: in process. The gateway closes it. */
+  idempotency?: IdempotencyStore | undefined;
 }
 
 export interface Gateway {
@@ -144,6 +149,7 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
       'no price known for some targets: their answers cost nothing to budgets (set models[].price)',
     );
   }
+  const idempotencyStore = parts.idempotency ?? new MemoryIdempotencyStore();
   const unsubscribeLedger =
     parts.ledger === undefined ? () => {} : subscribeLedger(owner, parts.ledger.writer, prices, logger);
   const adminKey = config.server.admin_key;
@@ -156,6 +162,10 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
     handleErrors,
     authenticate(keys),
     readBody(config.server.max_body_bytes, config.server.request_timeout_ms),
+    idempotency(idempotencyStore, {
+      ttlMs: config.idempotency.ttl_ms,
+      waitMs: config.idempotency.wait_ms,
+    }),
     parseRequest,
     route(catalog),
     ...(parts.limiter === undefined || !hasQuotas(config) ? [] : [admit(parts.limiter, config)]),
@@ -296,6 +306,7 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
       await cooldowns.close();
       await parts.limiter?.close();
       await parts.budgets?.close();
+      await idempotencyStore.close();
       // Last: the requests above have ended, so their rows are recorded; close flushes them.
       unsubscribeLedger();
       await parts.ledger?.close();

@@ -4,6 +4,7 @@
  * period, then close what is left and exit.
  */
 import { createLimiter } from './admission/create-limiter.js';
+import { createIdempotencyStore } from './idempotency/create-idempotency-store.js';
 import { openGatewayLedger } from './spend/open-ledger.js';
 import { createBudgetStore } from './spend/budgets/create-budget-store.js';
 import { createProviders } from './providers/registry.js';
@@ -30,7 +31,12 @@ export async function startServer(config: Config, options: GatewayOptions = {}):
   const limiter = await createLimiter(config);
   const budgets = await createBudgetStore(config);
   const ledger = await openGatewayLedger(config);
-  const gateway = createGateway(config, { adapters, limiter, budgets, ledger }, { ...options, cooldowns });
+  const idempotency = await createIdempotencyStore(config);
+  const gateway = createGateway(
+    config,
+    { adapters, limiter, budgets, ledger, idempotency },
+    { ...options, cooldowns },
+  );
   const server = createServer(
     {
       keepAliveTimeout: config.server.keep_alive_timeout_ms,

@@ -367,6 +367,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    idempotency: z
+      .object({
+        ttl_ms: positiveMs
+          .default(86_400_000)
+          .describe('How long the first answer to an Idempotency-Key is kept for replays.'),
+        wait_ms: positiveMs
+          .default(600_000)
+          .describe('How long a repeat waits for the first request with its key to finish.'),
+      })
+      .strict()
+      .prefault({}),
     budgets: z
       .object({
         leases: z

@@ -86,6 +86,22 @@ export const errorTable = {
     anthropicType: 'rate_limit_error',
     retryable: true,
   },
+  /** The Idempotency-Key was used with another body. */
+  idempotency_mismatch: {
+    status: 422,
+    openaiType: 'invalid_request_error',
+    code: 'idempotency_key_reused',
+    anthropicType: 'invalid_request_error',
+    retryable: false,
+  },
+  /** A request with the same Idempotency-Key is still running after the wait. */
+  idempotency_in_progress: {
+    status: 409,
+    openaiType: 'invalid_request_error',
+    code: 'idempotency_in_progress',
+    anthropicType: 'invalid_request_error',
+    retryable: true,
+  },
   /** A budget (key, team or end-user) cannot cover the request's worst-case cost this period. */
   budget_exceeded: {
     status: 429,

@@ -42,6 +42,8 @@ export class RequestContext {
   priority: 'interactive' | 'batch' = 'interactive';
   /** performance.now() by which the client wants its answer (`x-sluice-timeout-ms`), if it said. */
   deadlineAt: number | undefined = undefined;
+  /** read-body: the request body as received (no copy), for the idempotency fingerprint. */
+  bodyBytes: Buffer | undefined = undefined;
   /** The tpm reservation admission counted (prompt by the tokenizer plus max output), when it counted one. */
   reservedTokens: number | undefined = undefined;
   /** attempt-upstream: the target that answered (or the last one tried) */

@@ -90,6 +90,7 @@ export function readBody(maxBytes: number, timeoutMs: number): Stage {
       throw new GatewayError('request_timeout', `the request body did not arrive within ${timeoutMs} ms`);
     }
     if (body.length === 0) throw new GatewayError('invalid_json', 'body: required (a JSON object)');
+    ctx.bodyBytes = body;
     try {
       ctx.json = JSON.parse(body.toString('utf8'));
     } catch (error) {

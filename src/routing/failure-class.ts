@@ -126,6 +126,8 @@ function classifyKind(kind: ErrorKind, error: GatewayError): FailureClass {
     case 'overloaded':
     case 'exceeds_limit':
     case 'budget_exceeded':
+    case 'idempotency_mismatch':
+    case 'idempotency_in_progress':
     case 'state_unavailable':
     case 'internal':
       // The request or the gateway itself is at fault; another target would fail the same way. `internal`
