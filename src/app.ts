@@ -165,6 +165,7 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
     idempotency(idempotencyStore, {
       ttlMs: config.idempotency.ttl_ms,
       waitMs: config.idempotency.wait_ms,
+      failOpen: config.state.on_error === 'open',
     }),
     parseRequest,
     route(catalog),

@@ -106,6 +106,14 @@ describe('readiness follows the state backend', () => {
       assert.match(await ready.text(), /state backend unreachable/);
       assert.equal((await chat(gw, 'm')).status, 200);
       assert.ok(errors.length > 0, 'the outage was reported');
+      // Idempotency keys live in Redis too: with on_error open the request runs without the guarantee.
+      const keyed = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'while-redis-is-away' },
+        body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      assert.equal(keyed.status, 200);
+      await keyed.arrayBuffer();
     } finally {
       await gw.close();
       await sim.close();

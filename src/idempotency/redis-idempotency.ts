@@ -3,7 +3,8 @@
  * body's fingerprint and, once complete, the response (status, headers as JSON, body). A claim is one Lua
  * script (create-if-absent, or report); a repeat that finds the key running polls it every 50 ms.
  */
-import { Redis, type Result } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
+import { closeStateClient, createStateClient, openStarted } from '../state/redis-client.js';
 import type { Claim, IdempotencyStore, StoredResponse } from './idempotency-store.js';
 
 declare module 'ioredis' {
@@ -39,14 +40,7 @@ export async function openRedisIdempotencyStore(options: {
   url: string;
   prefix: string;
 }): Promise<RedisIdempotencyStore> {
-  const store = new RedisIdempotencyStore(options);
-  try {
-    await store.start();
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
-  return store;
+  return openStarted(new RedisIdempotencyStore(options));
 }
 
 export class RedisIdempotencyStore implements IdempotencyStore {
@@ -56,15 +50,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   constructor(options: { url: string; prefix: string }) {
     this.prefix = `${options.prefix}idem:`;
-    this.client = new Redis(options.url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2_000,
-      commandTimeout: 2_000,
-      retryStrategy: (times) => Math.min(times * 100, 2_000),
-    });
-    this.client.on('error', () => undefined);
+    this.client = createStateClient(options.url, { commandTimeoutMs: 2_000 });
     this.client.defineCommand('sluiceIdemClaim', { lua: claimScript });
     this.client.defineCommand('sluiceIdemRelease', { lua: releaseScript });
   }
@@ -116,14 +102,6 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.client.status === 'ready') {
-      try {
-        await this.client.quit();
-        return;
-      } catch {
-        // Fall through.
-      }
-    }
-    this.client.disconnect();
+    await closeStateClient(this.client);
   }
 }

@@ -11,6 +11,8 @@
  *   frees the key, so a retry runs again.
  * - A repeat while the first still runs waits for it (up to `idempotency.wait_ms`), then gets its answer:
  *   for a stream, the whole event sequence at once. Waiting past that is a 409 `idempotency_in_progress`.
+ * - The store unreachable (Redis away): with `state.on_error: open` the request runs without the
+ *   guarantee (a repeat may run again), with `closed` it is a 503 `state_unavailable`.
  */
 import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
@@ -77,6 +79,8 @@ function replay(ctx: RequestContext, response: StoredResponse): void {
 export interface IdempotencyOptions {
   ttlMs: number;
   waitMs: number;
+  /** `state.on_error: open`: with the store unreachable, run the request without the guarantee. */
+  failOpen: boolean;
 }
 
 export function idempotency(store: IdempotencyStore, options: IdempotencyOptions): Stage {
@@ -94,7 +98,16 @@ export function idempotency(store: IdempotencyStore, options: IdempotencyOptions
       .digest('base64');
     const deadline = Date.now() + options.waitMs;
     for (;;) {
-      const claim = await store.claim(scope, fingerprint, options.waitMs);
+      let claim;
+      try {
+        claim = await store.claim(scope, fingerprint, options.waitMs);
+      } catch (error) {
+        if (options.failOpen) return next();
+        throw new GatewayError('state_unavailable', 'the idempotency state is unreachable', {
+          retryAfterSeconds: 1,
+          cause: error,
+        });
+      }
       if (claim.kind === 'done') return replay(ctx, claim.response);
       if (claim.kind === 'mismatch') {
         throw new GatewayError(

@@ -22,8 +22,9 @@
  * store rejects when Redis does not answer at start; once open, cooldowns always fail open.
  */
 import { Redis, type Result } from 'ioredis';
-import { MemoryCooldownStore } from './memory-cooldowns.js';
 import type { CooldownStore } from './cooldowns.js';
+import { MemoryCooldownStore } from './memory-cooldowns.js';
+import { closeStateClient } from './redis-client.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -148,7 +149,7 @@ export class RedisCooldownStore implements CooldownStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([quit(this.client), quit(this.subscriber)]);
+    await Promise.all([closeStateClient(this.client), closeStateClient(this.subscriber)]);
     await this.local.close();
   }
 
@@ -228,17 +229,4 @@ export function parseCooldownMessage(message: string): { target: string; untilMs
 /** A prefix used in SCAN MATCH must match itself only: escape Redis glob metacharacters. */
 export function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
-}
-
-/** QUIT when connected (lets replies drain), otherwise just stop reconnecting. */
-async function quit(redis: Redis): Promise<void> {
-  if (redis.status === 'ready') {
-    try {
-      await redis.quit();
-      return;
-    } catch {
-      // Fall through: the connection went away meanwhile.
-    }
-  }
-  redis.disconnect();
 }

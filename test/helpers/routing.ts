@@ -197,7 +197,7 @@ export function redisBackend(): Backend {
     name: 'redis',
     gateway: async (config) =>
       startGateway(
-        { ...config, state: { backend: 'redis', redis_url: redisUrl } },
+        { ...config, state: { backend: 'redis', redis_url: redisUrl, key_prefix: prefix } },
         { cooldowns: await open() },
       ),
     store: open,

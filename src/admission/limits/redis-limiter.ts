@@ -27,7 +27,8 @@
  * that fails is not retried: the reservation stays charged (the safe side) and the slot frees at expiry.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis, type Result } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
+import { closeStateClient, createStateClient, openStarted } from '../../state/redis-client.js';
 import { epochMs, toleranceMs } from './gcra.js';
 import {
   checkTokens,
@@ -161,14 +162,7 @@ export interface RedisLimiterOptions extends LimiterOptions {
 
 /** Connects and loads the scripts; rejects when Redis does not answer. */
 export async function openRedisLimiter(options: RedisLimiterOptions): Promise<RedisLimiter> {
-  const limiter = new RedisLimiter(options);
-  try {
-    await limiter.start();
-  } catch (error) {
-    await limiter.close();
-    throw error;
-  }
-  return limiter;
+  return openStarted(new RedisLimiter(options));
 }
 
 export class RedisLimiter implements Limiter {
@@ -185,17 +179,10 @@ export class RedisLimiter implements Limiter {
     }
     this.leaseTtlMs = options.leaseTtlMs ?? defaultLeaseTtlMs;
     this.concurrencyRetryMs = options.concurrencyRetryMs ?? defaultConcurrencyRetryMs;
-    this.client = new Redis(options.url, {
-      lazyConnect: true,
-      // A decision that waits for a Redis that is away is worse than none: the caller decides instead.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: options.connectTimeoutMs ?? 2_000,
-      commandTimeout: options.commandTimeoutMs ?? 1_000,
-      retryStrategy: (times) => Math.min(times * 100, 2_000),
+    this.client = createStateClient(options.url, {
+      connectTimeoutMs: options.connectTimeoutMs,
+      commandTimeoutMs: options.commandTimeoutMs,
     });
-    // Without a listener ioredis prints every connection error; failures surface as rejected commands.
-    this.client.on('error', () => undefined);
     this.client.defineCommand('sluiceLimitAcquire', { lua: acquireScript });
     this.client.defineCommand('sluiceLimitSettle', { lua: settleScript });
     this.client.defineCommand('sluiceLimitRelease', { lua: releaseScript });
@@ -257,15 +244,7 @@ export class RedisLimiter implements Limiter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.client.status === 'ready') {
-      try {
-        await this.client.quit();
-        return;
-      } catch {
-        // Fall through: the connection went away meanwhile.
-      }
-    }
-    this.client.disconnect();
+    await closeStateClient(this.client);
   }
 
   /** @internal RedisLease's hooks. */

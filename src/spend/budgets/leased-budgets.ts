@@ -32,7 +32,8 @@
  * `<prefix>budget-leases:<period>:<subject>` (replica id → `amount:expiresAt`).
  */
 import { randomUUID } from 'node:crypto';
-import { Redis, type Result } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
+import { closeStateClient, createStateClient, openStarted } from '../../state/redis-client.js';
 import {
   checkSpecs,
   fromNanos,
@@ -166,14 +167,7 @@ export interface LeasedBudgetOptions {
 }
 
 export async function openLeasedBudgetStore(options: LeasedBudgetOptions): Promise<LeasedBudgetStore> {
-  const store = new LeasedBudgetStore(options);
-  try {
-    await store.start();
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
-  return store;
+  return openStarted(new LeasedBudgetStore(options));
 }
 
 export class LeasedBudgetStore implements BudgetStore {
@@ -189,15 +183,9 @@ export class LeasedBudgetStore implements BudgetStore {
       throw new RangeError(`redis budget prefix needs a hash tag, e.g. {sluice}:, got ${options.prefix}`);
     }
     this.prefix = options.prefix;
-    this.client = new Redis(options.url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2_000,
-      commandTimeout: options.commandTimeoutMs ?? 1_000,
-      retryStrategy: (times) => Math.min(times * 100, 2_000),
+    this.client = createStateClient(options.url, {
+      commandTimeoutMs: options.commandTimeoutMs,
     });
-    this.client.on('error', () => undefined);
     this.client.defineCommand('sluiceBudgetGrant', { lua: grantScript });
     this.client.defineCommand('sluiceBudgetFlush', { lua: flushScript });
     this.timer = setInterval(() => void this.flushAll(false), flushEveryMs).unref();
@@ -268,16 +256,9 @@ export class LeasedBudgetStore implements BudgetStore {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    if (this.client.status === 'ready') {
-      await this.flushAll(true).catch(() => undefined);
-      try {
-        await this.client.quit();
-        return;
-      } catch {
-        // Fall through.
-      }
-    }
-    this.client.disconnect();
+    // Everything back: spend moved to Redis, unused slices freed for the other replicas.
+    if (this.client.status === 'ready') await this.flushAll(true).catch(() => undefined);
+    await closeStateClient(this.client);
   }
 
   private leaseOf(spec: BudgetSpec, at: number): Lease {

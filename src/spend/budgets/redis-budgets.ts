@@ -11,7 +11,8 @@
  * fail open to unlimited spend: see pipeline/charge.ts). A settlement that fails leaves the reservation
  * charged until the period ends: the safe side.
  */
-import { Redis, type Result } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
+import { closeStateClient, createStateClient, openStarted } from '../../state/redis-client.js';
 import {
   checkSpecs,
   fromNanos,
@@ -72,14 +73,7 @@ export interface RedisBudgetOptions {
 }
 
 export async function openRedisBudgetStore(options: RedisBudgetOptions): Promise<RedisBudgetStore> {
-  const store = new RedisBudgetStore(options);
-  try {
-    await store.start();
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
-  return store;
+  return openStarted(new RedisBudgetStore(options));
 }
 
 export class RedisBudgetStore implements BudgetStore {
@@ -92,15 +86,9 @@ export class RedisBudgetStore implements BudgetStore {
       throw new RangeError(`redis budget prefix needs a hash tag, e.g. {sluice}:, got ${options.prefix}`);
     }
     this.prefix = options.prefix;
-    this.client = new Redis(options.url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2_000,
-      commandTimeout: options.commandTimeoutMs ?? 1_000,
-      retryStrategy: (times) => Math.min(times * 100, 2_000),
+    this.client = createStateClient(options.url, {
+      commandTimeoutMs: options.commandTimeoutMs,
     });
-    this.client.on('error', () => undefined);
     this.client.defineCommand('sluiceBudgetReserve', { lua: reserveScript });
     this.client.defineCommand('sluiceBudgetSettle', { lua: settleScript });
   }
@@ -154,15 +142,7 @@ export class RedisBudgetStore implements BudgetStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.client.status === 'ready') {
-      try {
-        await this.client.quit();
-        return;
-      } catch {
-        // Fall through: the connection went away meanwhile.
-      }
-    }
-    this.client.disconnect();
+    await closeStateClient(this.client);
   }
 
   /** @internal RedisHold's hook. */
