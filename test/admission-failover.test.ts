@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { createLimiter } from '../src/admission/create-limiter.js';
 import type { FailoverLimiter } from '../src/admission/limits/failover-limiter.js';
 import type { Decision, Limiter, StateChange } from '../src/admission/limits/limiter.js';
@@ -17,9 +16,7 @@ import { validateConfig } from '../src/config/load.js';
 import { startSimulator } from '../src/simulator/server.js';
 import { startGateway, upstream } from './helpers/gateway.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
-import { haveRedis, skipWithoutRedis } from './helpers/redis.js';
-
-const redisUrl = 'redis://127.0.0.1:6379/0';
+import { deleteKeysWithPrefix, skipWithoutRedis } from './helpers/redis.js';
 
 const skip = skipWithoutRedis;
 
@@ -30,15 +27,7 @@ function freshPrefix(): string {
   return prefix;
 }
 
-after(async () => {
-  if (!haveRedis) return;
-  const redis = new Redis(redisUrl);
-  for (const prefix of prefixes) {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-  }
-  await redis.quit();
-});
+after(() => deleteKeysWithPrefix(...prefixes));
 
 function configFor(url: string, prefix: string, onError: 'open' | 'closed', extra: object = {}) {
   return validateConfig({

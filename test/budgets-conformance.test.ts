@@ -5,23 +5,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
 import type { BudgetDecision, BudgetSpec, BudgetStore } from '../src/spend/budgets/budget-store.js';
 import { MemoryBudgetStore } from '../src/spend/budgets/memory-budgets.js';
 import { periodAt } from '../src/spend/budgets/periods.js';
 import { openLeasedBudgetStore } from '../src/spend/budgets/leased-budgets.js';
 import { openRedisBudgetStore } from '../src/spend/budgets/redis-budgets.js';
-import { redisUrl, skipWithoutRedis } from './helpers/redis.js';
+import { deleteKeysWithPrefix, redisUrl, skipWithoutRedis } from './helpers/redis.js';
 
 const prefix = `{sluice-test-${randomUUID()}}:`;
 
-after(async () => {
-  if (skipWithoutRedis !== false) return;
-  const redis = new Redis(redisUrl);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
-});
+after(() => deleteKeysWithPrefix(prefix));
 
 const admittedOf = (decisions: readonly BudgetDecision[]): number =>
   decisions.filter((d) => d.admitted).length;

@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { startSimulator } from '../src/simulator/server.js';
 import { startGateway } from './helpers/gateway.js';
-import { redisUrl, skipWithoutRedis } from './helpers/redis.js';
+import { deleteKeysWithPrefix, redisUrl, skipWithoutRedis } from './helpers/redis.js';
 import { startServeProcess, type ServeProcess } from './helpers/serve-process.js';
 
 const requests = 2_000;
@@ -27,11 +27,7 @@ const prefix = `{sluice-test-${randomUUID()}}:`;
 const agent = new Agent({ connections: requests, headersTimeout: 120_000, bodyTimeout: 120_000 });
 after(async () => {
   await agent.close();
-  if (skipWithoutRedis !== false) return;
-  const redis = new Redis(redisUrl);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
+  await deleteKeysWithPrefix(prefix);
 });
 
 interface Outcome {

@@ -5,13 +5,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import type { IdempotencyStore } from '../src/idempotency/idempotency-store.js';
 import { MemoryIdempotencyStore } from '../src/idempotency/memory-idempotency.js';
 import { openRedisIdempotencyStore } from '../src/idempotency/redis-idempotency.js';
 import { startSimulator, type SimulatorHandle } from '../src/simulator/server.js';
 import { startGateway, upstream, type TestGateway } from './helpers/gateway.js';
-import { redisUrl, skipWithoutRedis } from './helpers/redis.js';
+import { deleteKeysWithPrefix, redisUrl, skipWithoutRedis } from './helpers/redis.js';
 
 interface Reply {
   status: number;
@@ -156,13 +155,7 @@ describe('Idempotency-Key (memory backend)', () => {
 });
 
 const prefix = `{sluice-test-${randomUUID()}}:`;
-after(async () => {
-  if (skipWithoutRedis !== false) return;
-  const redis = new Redis(redisUrl);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
-});
+after(() => deleteKeysWithPrefix(prefix));
 
 function suite(name: string, open: () => Promise<IdempotencyStore>, skip: string | false = false): void {
   describe(`idempotency store conformance: ${name}`, { skip }, () => {
