@@ -92,12 +92,15 @@ function suite(name: string, open: () => Promise<BudgetStore>, skip: string | fa
     test('a new period starts from zero (UTC days)', async () => {
       const store = await make();
       const budget = spec(0.01, 'daily');
-      const monday = Date.UTC(2026, 10, 30, 23, 59, 0);
-      const d = await store.reserve([budget], 0.01, monday);
+      // 23:59 UTC today: Redis expires a period's counters a day after it ends, so the instant must be
+      // recent (a fixed date would have its keys expire at once once that day is past).
+      const day = 86_400_000;
+      const lastMinute = Math.floor(Date.now() / day) * day + day - 60_000;
+      const d = await store.reserve([budget], 0.01, lastMinute);
       assert.ok(d.admitted);
       await d.hold.settle(0.01);
-      assert.equal((await store.reserve([budget], 0.001, monday + 30_000)).admitted, false);
-      assert.equal((await store.reserve([budget], 0.001, monday + 61_000)).admitted, true, 'next day');
+      assert.equal((await store.reserve([budget], 0.001, lastMinute + 30_000)).admitted, false);
+      assert.equal((await store.reserve([budget], 0.001, lastMinute + 61_000)).admitted, true, 'next day');
     });
 
     test('a zero budget admits only free requests; bad input is a RangeError', async () => {
