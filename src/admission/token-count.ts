@@ -66,7 +66,21 @@ export function promptTokens(body: Record<string, unknown>, counter: TokenCounte
 
 /** What a request reserves against a tpm limit: its prompt plus the most it may produce. */
 export function reservedTokens(body: Record<string, unknown>, counter: TokenCounter): number {
+  return promptTokens(body, counter) + maxOutputTokens(body);
+}
+
+/** The most a chat request may produce: its `max_completion_tokens` / `max_tokens`, else the default. */
+export function maxOutputTokens(body: Record<string, unknown>): number {
   const cap = body['max_completion_tokens'] ?? body['max_tokens'];
-  const output = typeof cap === 'number' && Number.isInteger(cap) && cap > 0 ? cap : defaultOutputReservation;
-  return promptTokens(body, counter) + output;
+  return typeof cap === 'number' && Number.isInteger(cap) && cap > 0 ? cap : defaultOutputReservation;
+}
+
+/** An embeddings input's tokens: strings counted, token arrays by length. */
+export function inputTokens(input: unknown, counter: TokenCounter): number {
+  if (typeof input === 'string') return counter.count(input);
+  let tokens = 0;
+  if (Array.isArray(input))
+    for (const item of input)
+      tokens += typeof item === 'string' ? counter.count(item) : Array.isArray(item) ? item.length : 0;
+  return tokens;
 }

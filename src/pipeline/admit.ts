@@ -11,11 +11,11 @@
  */
 import type { Limiter, LimitSpec } from '../admission/limits/limiter.js';
 import { rateLimit, rateLimitPolicy, type QuotaPolicy } from '../admission/ratelimit-headers.js';
-import { loadTokenCounter, reservedTokens } from '../admission/token-count.js';
 import type { Config } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { admissionDecision, publish } from '../observability/events.js';
 import type { RequestContext, Stage } from './context.js';
+import { requestTokens } from './request-tokens.js';
 
 function report(ctx: RequestContext, outcome: 'admitted' | 'rejected', reason: string): void {
   publish(admissionDecision, { ctx, stage: 'limits', outcome, reason });
@@ -65,21 +65,6 @@ function policiesOf(specs: readonly LimitSpec[]): QuotaPolicy[] {
   return policies;
 }
 
-/** The request's tpm reservation: chat prompts counted with the tokenizer; embeddings by their input. */
-async function tokensOf(ctx: RequestContext): Promise<number> {
-  const counter = await loadTokenCounter();
-  if (ctx.chat !== undefined) return reservedTokens(ctx.chat.body, counter);
-  const input = ctx.embeddings?.body.input;
-  if (typeof input === 'string') return counter.count(input);
-  if (Array.isArray(input)) {
-    let tokens = 0;
-    for (const item of input)
-      tokens += typeof item === 'string' ? counter.count(item) : Array.isArray(item) ? item.length : 0;
-    return tokens;
-  }
-  return 0;
-}
-
 export function admit(limiter: Limiter, config: Config): Stage {
   const teams = new Map<string, Limits>(config.teams.map((t) => [t.name, t.limits ?? {}]));
   const models = new Map<string, Limits>(config.models.map((m) => [m.name, m.limits ?? {}]));
@@ -87,9 +72,11 @@ export function admit(limiter: Limiter, config: Config): Stage {
   return async (ctx, next) => {
     const specs = specsOf(ctx, teams, models);
     if (specs.length === 0) return next();
-    const tokens = specs.some((s) => s.tpm !== undefined) ? await tokensOf(ctx) : 0;
-    // Target tpm limits (taken when routing picks a target) reuse the count instead of estimating.
-    if (tokens > 0) ctx.reservedTokens = tokens;
+    let tokens = 0;
+    if (specs.some((s) => s.tpm !== undefined)) {
+      const counted = await requestTokens(ctx);
+      tokens = counted.input + counted.output;
+    }
     let decision;
     try {
       decision = await limiter.acquire(specs, tokens);

@@ -81,6 +81,12 @@ function sharedLease(lease: Lease): TargetLease {
   };
 }
 
+/** The tokenizer's count when limits or budgets already took it (request-tokens.ts), else the estimate. */
+function counted(ctx: RequestContext): number {
+  const tokens = ctx.tokens;
+  return tokens === undefined ? estimateTokens(ctx) : tokens.input + tokens.output;
+}
+
 /** Rough size of the request for a target's tpm limit: prompt characters / 4 plus the output cap. */
 function estimateTokens(ctx: RequestContext): number {
   const body = ctx.chat?.body;
@@ -146,9 +152,7 @@ export function attemptUpstream(router: Router, catalog: Catalog): Stage {
       return undefined;
     }
     if (target.shared !== undefined) return acquireShared(ctx, plan, target, target.shared);
-    const lease = target.limiter.tryAcquire(
-      target.limiter.limited ? (ctx.reservedTokens ?? estimateTokens(ctx)) : 0,
-    );
+    const lease = target.limiter.tryAcquire(target.limiter.limited ? counted(ctx) : 0);
     if (lease === undefined) {
       target.breaker.release();
       plan.skip(target, 'at-limit');
@@ -164,7 +168,7 @@ export function attemptUpstream(router: Router, catalog: Catalog): Stage {
     target: Target,
     shared: NonNullable<Target['shared']>,
   ): Promise<TargetLease | undefined> {
-    const tokens = shared.spec.tpm === undefined ? 0 : (ctx.reservedTokens ?? estimateTokens(ctx));
+    const tokens = shared.spec.tpm === undefined ? 0 : counted(ctx);
     let decision;
     try {
       decision = await shared.limiter.acquire([shared.spec], tokens);

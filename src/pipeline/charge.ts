@@ -17,7 +17,6 @@
  * - With the Redis backend unreachable, budgets never fail open: the request is refused with 503
  *   `state_unavailable` (an unlimited spend is not a safe default, unlike a rate limit).
  */
-import { loadTokenCounter, promptTokens, defaultOutputReservation } from '../admission/token-count.js';
 import type { Config } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from 'pino';
@@ -26,6 +25,7 @@ import { SoftThresholds, type SoftBudget } from '../spend/budgets/soft-threshold
 import type { PriceBook } from '../spend/price-book.js';
 import type { RequestContext, Stage } from './context.js';
 import { endUserOf } from './end-user.js';
+import { requestTokens } from './request-tokens.js';
 
 type Budget = NonNullable<Config['keys'][number]['budget']>;
 
@@ -59,24 +59,6 @@ function specsOf(
   return specs;
 }
 
-/** The prompt's tokens and the maximum output the request may produce. */
-async function tokensOf(ctx: RequestContext): Promise<{ input: number; output: number }> {
-  const counter = await loadTokenCounter();
-  const body = ctx.chat?.body;
-  if (body !== undefined) {
-    const cap = body['max_completion_tokens'] ?? body['max_tokens'];
-    const output = typeof cap === 'number' && cap >= 0 ? cap : defaultOutputReservation;
-    return { input: promptTokens(body, counter), output };
-  }
-  const input = ctx.embeddings?.body.input;
-  let tokens = 0;
-  if (typeof input === 'string') tokens = counter.count(input);
-  else if (Array.isArray(input))
-    for (const item of input)
-      tokens += typeof item === 'string' ? counter.count(item) : Array.isArray(item) ? item.length : 0;
-  return { input: tokens, output: 0 };
-}
-
 export function charge(store: BudgetStore, prices: PriceBook, config: Config, logger: Logger): Stage {
   const soft = new SoftThresholds(store, logger, config.budgets.webhook_url);
   const keys = new Map<string, KeyBudgets>(
@@ -88,7 +70,7 @@ export function charge(store: BudgetStore, prices: PriceBook, config: Config, lo
     const specs = specsOf(ctx, keys, teams);
     const model = ctx.model;
     if (specs.length === 0 || model === undefined) return next();
-    const tokens = await tokensOf(ctx);
+    const tokens = await requestTokens(ctx);
     const worst = prices.worstCaseUsd(model.name, tokens.input, tokens.output);
     let decision;
     try {

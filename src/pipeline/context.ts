@@ -44,8 +44,8 @@ export class RequestContext {
   deadlineAt: number | undefined = undefined;
   /** read-body: the request body as received (no copy), for the idempotency fingerprint. */
   bodyBytes: Buffer | undefined = undefined;
-  /** The tpm reservation admission counted (prompt by the tokenizer plus max output), when it counted one. */
-  reservedTokens: number | undefined = undefined;
+  /** request-tokens: prompt and maximum output, once something needed them (limits, budgets). */
+  tokens: RequestTokens | undefined = undefined;
   /** attempt-upstream: the target that answered (or the last one tried) */
   target: Target | undefined = undefined;
   /** attempt-upstream: what routing did when it was more than one plain attempt (x-sluice-route). */
@@ -80,6 +80,13 @@ export class RequestContext {
     this.res = res;
     this.startedAt = startedAt;
   }
+}
+
+export interface RequestTokens {
+  /** Prompt tokens, o200k. */
+  input: number;
+  /** The most the answer may have (0 for embeddings). */
+  output: number;
 }
 
 export type Next = () => Promise<void>;
