@@ -53,6 +53,42 @@ export interface BudgetStore {
   close(): Promise<void>;
 }
 
+/** What a hold settles in a local counter (nano-dollars): its in-flight reservations and its spend. */
+export interface HeldCounter {
+  reserved: number;
+  spent: number;
+}
+
+/**
+ * A hold on in-process counters (the memory store's, the leased store's slices): settling releases the
+ * reservation from each and charges the actual cost, once.
+ */
+export class CounterHold implements BudgetHold {
+  private counters: readonly HeldCounter[] | undefined;
+
+  constructor(
+    counters: readonly HeldCounter[],
+    private readonly amount: number,
+  ) {
+    this.counters = counters;
+  }
+
+  get reservedUsd(): number {
+    return fromNanos(this.amount);
+  }
+
+  async settle(actualUsd: number): Promise<void> {
+    const counters = this.counters;
+    if (counters === undefined) return;
+    this.counters = undefined;
+    const actual = toNanos(actualUsd);
+    for (const c of counters) {
+      c.reserved -= this.amount;
+      c.spent += actual;
+    }
+  }
+}
+
 /** USD to integer nano-dollars: reservations round up (never reserve less than the cost), charges too. */
 export function toNanos(usd: number): number {
   if (!Number.isFinite(usd) || usd < 0)

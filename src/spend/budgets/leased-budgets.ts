@@ -36,10 +36,10 @@ import type { Redis, Result } from 'ioredis';
 import { closeStateClient, createStateClient, openStarted } from '../../state/redis-client.js';
 import {
   checkSpecs,
+  CounterHold,
   fromNanos,
   toNanos,
   type BudgetDecision,
-  type BudgetHold,
   type BudgetSpec,
   type BudgetState,
   type BudgetStore,
@@ -145,7 +145,7 @@ interface Lease {
   leaseKey: string;
   /** Nano-dollars granted and not yet flushed as spent or given back. */
   granted: number;
-  inFlight: number;
+  reserved: number;
   /** Settled since the last flush. */
   spent: number;
   /** Admissions since the last flush (an idle lease gives its unused part back). */
@@ -206,10 +206,10 @@ export class LeasedBudgetStore implements BudgetStore {
       const lacking = leases.filter((l) => now >= l.validUntil || free(l) < amount);
       if (lacking.length === 0) {
         for (const l of leases) {
-          l.inFlight += amount;
+          l.reserved += amount;
           l.used = true;
         }
-        return { admitted: true, hold: new LeasedHold(leases, amount) };
+        return { admitted: true, hold: new CounterHold(leases, amount) };
       }
       // Redis just said it has less than this: refuse at once, without asking again (for a flush
       // interval: other replicas give idle slices back about that often).
@@ -271,7 +271,7 @@ export class LeasedBudgetStore implements BudgetStore {
         budgetKey: `${this.prefix}budget:${name}`,
         leaseKey: `${this.prefix}budget-leases:${name}`,
         granted: 0,
-        inFlight: 0,
+        reserved: 0,
         spent: 0,
         used: false,
         validUntil: 0,
@@ -328,7 +328,7 @@ export class LeasedBudgetStore implements BudgetStore {
     const pending: Promise<void>[] = [];
     for (const [name, lease] of this.leases) {
       if (lease.flushing) continue;
-      const idle = !lease.used && lease.inFlight === 0;
+      const idle = !lease.used && lease.reserved === 0;
       const back = everything || idle ? unused(lease) : 0;
       if (lease.spent === 0 && back === 0) {
         // Dropped only when nothing refers to it any more: a grant under way would land in an orphan.
@@ -388,30 +388,5 @@ export class LeasedBudgetStore implements BudgetStore {
   }
 }
 
-const free = (l: Lease): number => l.granted - l.inFlight - l.spent;
+const free = (l: Lease): number => l.granted - l.reserved - l.spent;
 const unused = (l: Lease): number => Math.max(0, free(l));
-
-class LeasedHold implements BudgetHold {
-  private leases: Lease[] | undefined;
-  constructor(
-    leases: Lease[],
-    private readonly amount: number,
-  ) {
-    this.leases = leases;
-  }
-
-  get reservedUsd(): number {
-    return fromNanos(this.amount);
-  }
-
-  async settle(actualUsd: number): Promise<void> {
-    const leases = this.leases;
-    if (leases === undefined) return;
-    this.leases = undefined;
-    const actual = toNanos(actualUsd);
-    for (const l of leases) {
-      l.inFlight -= this.amount;
-      l.spent += actual;
-    }
-  }
-}

@@ -5,10 +5,10 @@
  */
 import {
   checkSpecs,
+  CounterHold,
   fromNanos,
   toNanos,
   type BudgetDecision,
-  type BudgetHold,
   type BudgetSpec,
   type BudgetState,
   type BudgetStore,
@@ -46,7 +46,8 @@ export class MemoryBudgetStore implements BudgetStore {
       }
     }
     for (const c of counters) c.reserved += amount;
-    return { admitted: true, hold: new MemoryHold(counters, amount) };
+    // A request that straddles midnight is charged to the period it was admitted in.
+    return { admitted: true, hold: new CounterHold(counters, amount) };
   }
 
   async state(spec: BudgetSpec, now?: number): Promise<BudgetState> {
@@ -81,31 +82,4 @@ function stateOf(spec: BudgetSpec, c: Counter): BudgetState {
     reservedUsd: fromNanos(c.reserved),
     resetsAt: c.endsAt,
   };
-}
-
-class MemoryHold implements BudgetHold {
-  private counters: Counter[] | undefined;
-  constructor(
-    counters: Counter[],
-    private readonly amount: number,
-  ) {
-    this.counters = counters;
-  }
-
-  get reservedUsd(): number {
-    return fromNanos(this.amount);
-  }
-
-  async settle(actualUsd: number): Promise<void> {
-    const counters = this.counters;
-    if (counters === undefined) return;
-    this.counters = undefined;
-    const actual = toNanos(actualUsd);
-    // The counters of the period the request started in: a request that straddles midnight is charged
-    // to the day it was admitted in.
-    for (const c of counters) {
-      c.reserved -= this.amount;
-      c.spent += actual;
-    }
-  }
 }
