@@ -13,17 +13,18 @@ export const firstToken = diagnosticsChannel.channel('sluice:first-token');
 /** A routing decision beyond the plain first attempt: retry, fallback, hedge, or a retry refused by the budget. */
 export const routeDecision = diagnosticsChannel.channel('sluice:route');
 
-/** An admission decision: by the limits (admit stage) or by a target's concurrency queue. */
+/** An admission decision: by the limits (admit stage), the budgets (charge) or a target's concurrency queue. */
 export const admissionDecision = diagnosticsChannel.channel('sluice:admission');
 
 export interface AdmissionEvent {
   ctx: RequestContext;
-  stage: 'limits' | 'queue';
+  stage: 'limits' | 'budget' | 'queue';
   outcome: 'admitted' | 'rejected' | 'shed' | 'abandoned';
   /**
    * limits: `within_limits`, `rpm`, `tpm`, `concurrency`, `exceeds_limit`, `state_unavailable` (refused, or
    * admitted unlimited by on_error: open when even local limits failed). queue: `immediate`, `waited`,
-   * `queue_full`, `deadline`, `shed` (evicted by an interactive request), `client_gone`.
+   * `queue_full`, `deadline`, `shed` (evicted by an interactive request), `client_gone`. budget:
+   * `within_budget`, `budget_exceeded`, `state_unavailable`.
    */
   reason: string;
   /** queue: how long the request waited for its slot. */

@@ -72,6 +72,7 @@ export function admit(limiter: Limiter, config: Config): Stage {
   return async (ctx, next) => {
     const specs = specsOf(ctx, teams, models);
     if (specs.length === 0) return next();
+    const began = performance.now();
     let tokens = 0;
     if (specs.some((s) => s.tpm !== undefined)) {
       const counted = await requestTokens(ctx);
@@ -80,7 +81,9 @@ export function admit(limiter: Limiter, config: Config): Stage {
     let decision;
     try {
       decision = await limiter.acquire(specs, tokens);
+      ctx.admissionMs += performance.now() - began;
     } catch (error) {
+      ctx.admissionMs += performance.now() - began;
       // With Redis, on_error: open already fell back to local limits (failover-limiter.ts); this is
       // `closed`, or a local failure: `open` lets the request through unlimited, `closed` refuses it.
       if (failOpen) {

@@ -199,6 +199,7 @@ export function attemptUpstream(router: Router, catalog: Catalog): Stage {
       const deadline =
         ctx.deadlineAt === undefined ? undefined : Date.now() + (ctx.deadlineAt - performance.now());
       const admission = await slots.acquire(ctx.priority, deadline, attempt.cancel);
+      if (admission.admitted) ctx.queueMs += admission.waitedMs;
       if (admissionDecision.hasSubscribers) reportQueue(ctx, admission);
       if (!admission.admitted) {
         if (admission.reason === 'aborted') throw new GatewayError('client_closed', 'client disconnected');

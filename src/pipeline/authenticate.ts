@@ -15,6 +15,7 @@ export function authenticate(keys: VirtualKeyStore): Stage {
   return async (ctx, next) => {
     if (keys.open) {
       ctx.key = anonymousKey;
+      ctx.authenticatedAt = performance.now();
       return next();
     }
     const apiKey = ctx.req.headers['x-api-key'];
@@ -26,6 +27,7 @@ export function authenticate(keys: VirtualKeyStore): Stage {
     const key = keys.verify(token);
     if (key === undefined) throw new GatewayError('unauthorized', 'invalid API key');
     ctx.key = key;
+    ctx.authenticatedAt = performance.now();
     return next();
   };
 }

@@ -23,6 +23,7 @@ import type { Logger } from 'pino';
 import type { BudgetSpec, BudgetStore } from '../spend/budgets/budget-store.js';
 import { SoftThresholds, type SoftBudget } from '../spend/budgets/soft-threshold.js';
 import type { PriceBook } from '../spend/price-book.js';
+import { admissionDecision, publish } from '../observability/events.js';
 import type { RequestContext, Stage } from './context.js';
 import { endUserOf } from './end-user.js';
 import { requestTokens } from './request-tokens.js';
@@ -70,18 +71,23 @@ export function charge(store: BudgetStore, prices: PriceBook, config: Config, lo
     const specs = specsOf(ctx, keys, teams);
     const model = ctx.model;
     if (specs.length === 0 || model === undefined) return next();
+    const began = performance.now();
     const tokens = await requestTokens(ctx);
     const worst = prices.worstCaseUsd(model.name, tokens.input, tokens.output);
     let decision;
     try {
       decision = await store.reserve(specs, worst);
+      ctx.admissionMs += performance.now() - began;
     } catch (error) {
+      ctx.admissionMs += performance.now() - began;
+      publish(admissionDecision, { ctx, stage: 'budget', outcome: 'rejected', reason: 'state_unavailable' });
       throw new GatewayError('state_unavailable', 'the budget state is unreachable', {
         retryAfterSeconds: 1,
         cause: error,
       });
     }
     if (!decision.admitted) {
+      publish(admissionDecision, { ctx, stage: 'budget', outcome: 'rejected', reason: 'budget_exceeded' });
       const { subject, limitUsd, spentUsd, reservedUsd, resetsAt } = decision.exceeded;
       const left = Math.max(0, limitUsd - spentUsd - reservedUsd);
       const resets = Number.isFinite(resetsAt) ? `; it resets at ${new Date(resetsAt).toISOString()}` : '';
@@ -90,6 +96,7 @@ export function charge(store: BudgetStore, prices: PriceBook, config: Config, lo
         `the budget of ${subject} is exhausted: $${left.toFixed(6)} of $${limitUsd} left, and this request may cost up to $${worst.toFixed(6)}${resets}`,
       );
     }
+    publish(admissionDecision, { ctx, stage: 'budget', outcome: 'admitted', reason: 'within_budget' });
     const hold = decision.hold;
     try {
       await next();

@@ -30,6 +30,12 @@ export class RequestContext {
 
   /** authenticate */
   key: VirtualKey | undefined = undefined;
+  /** authenticate: performance.now() when the key was resolved (Server-Timing `auth`, the auth span). */
+  authenticatedAt: number | undefined = undefined;
+  /** admit + charge: milliseconds spent deciding limits and budgets (Server-Timing `admission`). */
+  admissionMs = 0;
+  /** attempt-upstream: milliseconds waited for targets' concurrency slots (Server-Timing `queue`). */
+  queueMs = 0;
   /** read-body */
   json: unknown = undefined;
   /** parse-request */
