@@ -28,6 +28,12 @@ export class RequestContext {
   /** Aborts when the client goes away before the answer is complete. */
   readonly clientGone = new Cancellation();
 
+  /** observe (tracing): W3C trace id, 32 hex digits, from the client's traceparent or new. */
+  traceId = '';
+  /** observe (tracing): the gateway's server span id, 16 hex digits. */
+  spanId = '';
+  /** observe (tracing): whether this request's trace is sampled (recorded and exported). */
+  traceSampled = false;
   /** authenticate */
   key: VirtualKey | undefined = undefined;
   /** authenticate: performance.now() when the key was resolved (Server-Timing `auth`, the auth span). */
