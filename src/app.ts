@@ -5,7 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DestinationStream, Logger } from 'pino';
-import { VirtualKeyStore } from './auth/virtual-keys.js';
+import { AccountSync } from './accounts/account-sync.js';
+import type { AccountChanges, AccountStore } from './accounts/account-store.js';
+import { createAdmin } from './admin/router.js';
+import { Directory } from './auth/directory.js';
 import type { Config, Timeouts } from './config/schema.js';
 import { GatewayError } from './errors/gateway-error.js';
 import { anthropicMessagesFormat } from './formats/anthropic-messages/format.js';
@@ -20,7 +23,6 @@ import { hasQuotas } from './admission/create-limiter.js';
 import type { Limiter } from './admission/limits/limiter.js';
 import { admit } from './pipeline/admit.js';
 import { charge } from './pipeline/charge.js';
-import { adminAuthorized, handleSpend } from './admin/spend.js';
 import { digestOf } from './auth/virtual-keys.js';
 import type { IdempotencyStore } from './idempotency/idempotency-store.js';
 import { MemoryIdempotencyStore } from './idempotency/memory-idempotency.js';
@@ -64,6 +66,10 @@ export interface GatewayParts {
   ledger?: Ledger | undefined;
   /** Stored answers of Idempotency-Key requests; default: in process. The gateway closes it. */
   idempotency?: IdempotencyStore | undefined;
+  /** Keys and teams of the admin API (accounts/); absent without admin key or database. Closed by the gateway. */
+  accounts?: AccountStore | undefined;
+  /** Everything the account store held at start, read before the gateway serves. */
+  initialAccounts?: AccountChanges | undefined;
 }
 
 export interface Gateway {
@@ -153,14 +159,37 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
   const unsubscribeLedger =
     parts.ledger === undefined ? () => {} : subscribeLedger(owner, parts.ledger.writer, prices, logger);
   const adminKey = config.server.admin_key;
-  const adminDigest = adminKey === undefined ? undefined : Buffer.from(digestOf(adminKey), 'base64');
-  const keys = new VirtualKeyStore(config.keys);
-  if (keys.open) logger.warn('no virtual keys configured: the gateway accepts requests without an API key');
+  // With the admin API, keys and teams change while the gateway runs: the stages read them from here.
+  const directory = new Directory(config, parts.accounts !== undefined);
+  const sync =
+    parts.accounts === undefined
+      ? undefined
+      : new AccountSync(parts.accounts, directory, config.database.sync_interval_ms, logger);
+  if (sync !== undefined) {
+    if (parts.initialAccounts !== undefined) sync.apply(parts.initialAccounts);
+    sync.start();
+  }
+  if (directory.open)
+    logger.warn('no virtual keys configured: the gateway accepts requests without an API key');
+  const admin =
+    adminKey === undefined
+      ? undefined
+      : createAdmin({
+          adminDigest: Buffer.from(digestOf(adminKey), 'base64'),
+          directory,
+          accounts: parts.accounts,
+          ledger: parts.ledger?.store,
+          modelNames: new Set(config.models.map((m) => m.name)),
+          logger,
+        });
+  // The admin API can give any key limits or a budget later: the stages are then always in place (a
+  // request without limits or budget passes them with one lookup).
+  const managed = parts.accounts !== undefined;
 
   const stages = [
     observe,
     handleErrors,
-    authenticate(keys),
+    authenticate(directory),
     readBody(config.server.max_body_bytes, config.server.request_timeout_ms),
     idempotency(idempotencyStore, {
       ttlMs: config.idempotency.ttl_ms,
@@ -169,13 +198,15 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
     }),
     parseRequest,
     route(catalog),
-    ...(parts.limiter === undefined || !hasQuotas(config) ? [] : [admit(parts.limiter, config)]),
-    ...(parts.budgets === undefined ? [] : [charge(parts.budgets, prices, config, logger)]),
+    ...(parts.limiter === undefined || !(hasQuotas(config) || managed)
+      ? []
+      : [admit(parts.limiter, config, directory)]),
+    ...(parts.budgets === undefined ? [] : [charge(parts.budgets, prices, config, logger, directory)]),
     attemptUpstream(router, catalog),
     respond,
   ];
   const run = compose(stages);
-  const modelsAuth = authenticate(keys);
+  const modelsAuth = authenticate(directory);
 
   let inFlight = 0;
   let draining = false;
@@ -233,6 +264,7 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
       start(post.route, post.format, req, res);
       return;
     }
+    if (admin !== undefined && path.startsWith('/admin/')) return admin(req, res, path);
     if (method === 'GET' || method === 'HEAD') {
       if (path === '/healthz') return sendJson(res, 200, '{"status":"ok"}');
       if (path === '/readyz') {
@@ -254,29 +286,6 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
           },
         );
         return;
-      }
-      if (path.startsWith('/admin/') && adminDigest !== undefined) {
-        if (!adminAuthorized(req, res, adminDigest)) return;
-        if (path === '/admin/spend') {
-          if (parts.ledger === undefined)
-            return sendJson(
-              res,
-              404,
-              '{"error":{"message":"no ledger (database.url: none)","type":"invalid_request_error","param":null,"code":"not_found"}}',
-            );
-          handleSpend(new URL(req.url ?? '/', 'http://x'), res, parts.ledger.store).catch(
-            (error: unknown) => {
-              logger.error({ err: error }, 'admin spend query failed');
-              if (!res.headersSent)
-                sendJson(
-                  res,
-                  500,
-                  '{"error":{"message":"internal error","type":"api_error","param":null,"code":"internal"}}',
-                );
-            },
-          );
-          return;
-        }
       }
       if (path === '/v1/models' || path === '/models' || path.startsWith('/v1/models/')) {
         listModels(req, res, path, modelsAuth, catalog);
@@ -308,6 +317,8 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
       await parts.limiter?.close();
       await parts.budgets?.close();
       await idempotencyStore.close();
+      await sync?.close();
+      await parts.accounts?.close();
       // Last: the requests above have ended, so their rows are recorded; close flushes them.
       unsubscribeLedger();
       await parts.ledger?.close();

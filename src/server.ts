@@ -4,6 +4,7 @@
  * period, then close what is left and exit.
  */
 import { createLimiter } from './admission/create-limiter.js';
+import { openAccountStore } from './accounts/create-account-store.js';
 import { createIdempotencyStore } from './idempotency/create-idempotency-store.js';
 import { openGatewayLedger } from './spend/open-ledger.js';
 import { createBudgetStore } from './spend/budgets/create-budget-store.js';
@@ -32,9 +33,13 @@ export async function startServer(config: Config, options: GatewayOptions = {}):
   const budgets = await createBudgetStore(config);
   const ledger = await openGatewayLedger(config);
   const idempotency = await createIdempotencyStore(config);
+  // After the ledger, whose migrations made its tables; read in full before the first request is served,
+  // so a restarted replica knows every key made through the admin API.
+  const accounts = await openAccountStore(config);
+  const initialAccounts = await accounts?.changesSince(0);
   const gateway = createGateway(
     config,
-    { adapters, limiter, budgets, ledger, idempotency },
+    { adapters, limiter, budgets, ledger, idempotency, accounts, initialAccounts },
     { ...options, cooldowns },
   );
   const server = createServer(

@@ -5,13 +5,10 @@
  * skipped locally and fails in CI (CI=true). SLUICE_TEST_POSTGRES_URL points it elsewhere.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import pg from 'pg';
 import {
   LedgerQueryError,
   migrations,
@@ -24,22 +21,7 @@ import {
 } from '../src/ledger/index.js';
 import { PostgresLedger } from '../src/ledger/postgres-ledger.js';
 import { normalizeRow } from '../src/ledger/rows.js';
-
-const postgresUrl = process.env['SLUICE_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-function postgresAnswers(): Promise<boolean> {
-  const { hostname, port } = new URL(postgresUrl);
-  return new Promise((resolve) => {
-    const socket = connect(Number(port || 5432), hostname);
-    socket.setTimeout(500);
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-  });
-}
-
-const skipWithoutPostgres: string | false =
-  (await postgresAnswers()) || process.env['CI'] === 'true' ? false : `no PostgreSQL at ${postgresUrl}`;
+import { dropSchema, postgresUrl, skipWithoutPostgres, testSchema } from './helpers/postgres.js';
 
 /** One empty database of a backend; `open()` gives a new store (a new connection) on the same data. */
 interface Backend {
@@ -58,18 +40,10 @@ const sqliteBackend: MakeBackend = async () => {
 };
 
 const postgresBackend: MakeBackend = async () => {
-  const schema = `ledger_test_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+  const schema = testSchema('ledger_test');
   return {
     open: async () => new PostgresLedger({ url: postgresUrl, schema }),
-    destroy: async () => {
-      const client = new pg.Client({ connectionString: postgresUrl });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      } finally {
-        await client.end();
-      }
-    },
+    destroy: () => dropSchema(schema),
   };
 };
 

@@ -4,6 +4,7 @@
  * unreachable at start, `state.on_error: open` starts with per-replica limits until Redis answers
  * (failover-limiter.ts), `closed` refuses to start.
  */
+import { accountsEnabled } from '../accounts/create-account-store.js';
 import type { Config } from '../config/schema.js';
 import type { Limiter } from './limits/limiter.js';
 import { MemoryLimiter } from './limits/memory-limiter.js';
@@ -29,7 +30,8 @@ function hasSharedTargetLimits(config: Config): boolean {
 }
 
 export async function createLimiter(config: Config): Promise<Limiter | undefined> {
-  if (!hasQuotas(config) && !hasSharedTargetLimits(config)) return undefined;
+  // With the admin API any key or team may be given limits while the gateway runs.
+  if (!hasQuotas(config) && !hasSharedTargetLimits(config) && !accountsEnabled(config)) return undefined;
   if (config.state.backend === 'memory') return new MemoryLimiter();
   const { RedisLimiter } = await import('./limits/redis-limiter.js');
   const { FailoverLimiter } = await import('./limits/failover-limiter.js');

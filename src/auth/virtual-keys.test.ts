@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { VirtualKeyStore } from './virtual-keys.js';
+import { configKeyId, digestOf, keyFromConfig, VirtualKeyStore } from './virtual-keys.js';
 
 test('keys are verified by digest and carry their allow-list', () => {
   const store = new VirtualKeyStore([
     { name: 'app', key: 'sk-app-0123456789', team: 'alpha', models: ['m1'], priority: 'interactive' },
     { name: 'batch', key: 'sk-batch-0123456789', priority: 'batch' },
   ]);
-  assert.equal(store.open, false);
+  assert.equal(store.size, 2);
   const app = store.verify('sk-app-0123456789');
   assert.equal(app?.name, 'app');
   assert.equal(app?.team, 'alpha');
@@ -23,6 +23,24 @@ test('the store keeps no secret in memory, only digests', () => {
   assert.ok(!dump.includes('sk-very-secret-value'));
 });
 
-test('no keys means open access', () => {
-  assert.equal(new VirtualKeyStore([]).open, true);
+test('a key put again replaces its previous secret and settings; a removed key stops verifying', () => {
+  const store = new VirtualKeyStore();
+  const key = {
+    ...keyFromConfig({ name: 'app', key: 'sk-one-0123456789', priority: 'interactive' }),
+    id: 'key_1',
+  };
+  store.put(digestOf('sk-one-0123456789'), key);
+  store.put(digestOf('sk-two-0123456789'), { ...key, priority: 'batch' });
+  assert.equal(store.verify('sk-one-0123456789'), undefined);
+  assert.equal(store.verify('sk-two-0123456789')?.priority, 'batch');
+  assert.equal(store.size, 1);
+  store.remove('key_1');
+  assert.equal(store.verify('sk-two-0123456789'), undefined);
+  assert.equal(store.size, 0);
+});
+
+test('config keys get ids derived from their names', () => {
+  assert.equal(configKeyId('app'), configKeyId('app'));
+  assert.notEqual(configKeyId('app'), configKeyId('app2'));
+  assert.match(configKeyId('app'), /^cfg_[A-Za-z0-9_-]{16}$/);
 });

@@ -101,7 +101,7 @@ const provider = z
   })
   .strict();
 
-const limits = z
+export const limitsSchema = z
   .object({
     rpm: z.number().int().positive().optional(),
     tpm: z.number().int().positive().optional(),
@@ -109,7 +109,7 @@ const limits = z
   })
   .strict();
 
-const budget = z
+export const budgetSchema = z
   .object({
     usd: z.number().nonnegative(),
     period: z.enum(['daily', 'weekly', 'monthly', 'total']).default('monthly'),
@@ -140,7 +140,7 @@ const target = z
     provider: z.string().describe('Name of a provider above.'),
     model: z.string().min(1).describe('Model name sent upstream (Azure: deployment; Bedrock: model id).'),
     weight: z.number().positive().default(1),
-    limits: limits
+    limits: limitsSchema
       .optional()
       .describe(
         "This deployment's capacity: routing skips the target while it is full (shared by replicas with state.backend redis).",
@@ -254,33 +254,33 @@ const model = z
       .strict()
       .optional(),
     price: price.optional(),
-    limits: limits
+    limits: limitsSchema
       .optional()
       .describe("Every client's requests to this model together, taken with the key's and team's limits."),
   })
   .strict();
 
-const priority = z.enum(['interactive', 'batch']);
+export const prioritySchema = z.enum(['interactive', 'batch']);
 
-const key = z
+export const keySchema = z
   .object({
     name: z.string().min(1),
     key: z.string().min(8).describe('The secret clients send as Bearer token. Stored hashed; never logged.'),
     team: z.string().optional(),
     models: z.array(z.string()).optional().describe('Allowed model names; absent = all.'),
-    limits: limits.optional(),
-    budget: budget.optional().describe("The key's spend per period, all its end-users together."),
-    end_user_budget: budget
+    limits: limitsSchema.optional(),
+    budget: budgetSchema.optional().describe("The key's spend per period, all its end-users together."),
+    end_user_budget: budgetSchema
       .optional()
       .describe(
         "Each end-user's spend per period through this key (the request's `user` field or x-sluice-end-user header).",
       ),
-    priority: priority.default('interactive'),
+    priority: prioritySchema.default('interactive'),
   })
   .strict();
 
-const team = z
-  .object({ name: z.string().min(1), limits: limits.optional(), budget: budget.optional() })
+export const teamSchema = z
+  .object({ name: z.string().min(1), limits: limitsSchema.optional(), budget: budgetSchema.optional() })
   .strict();
 
 export const configSchema = z
@@ -319,6 +319,24 @@ export const configSchema = z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
         access_log: z.boolean().default(true).describe('One line per request at info level.'),
+      })
+      .strict()
+      .prefault({}),
+    observability: z
+      .object({
+        tracing: z
+          .object({
+            sample_ratio: z
+              .number()
+              .min(0)
+              .max(1)
+              .default(1)
+              .describe(
+                'Share of new traces recorded and exported over OTLP (export is on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set); a client traceparent sampled flag is followed. OTEL_TRACES_SAMPLER_ARG takes precedence.',
+              ),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -364,6 +382,11 @@ export const configSchema = z
           .min(1)
           .default('./data')
           .describe('Directory of the embedded database and of the ledger journal.'),
+        sync_interval_ms: positiveMs
+          .default(1_000)
+          .describe(
+            'How often a replica reads the keys and teams changed through the admin API (by any replica).',
+          ),
       })
       .strict()
       .prefault({}),
@@ -438,8 +461,8 @@ export const configSchema = z
       .prefault({}),
     providers: z.array(provider).min(1),
     models: z.array(model).min(1),
-    keys: z.array(key).default([]).describe('Virtual keys. None configured = open access (demo only).'),
-    teams: z.array(team).default([]),
+    keys: z.array(keySchema).default([]).describe('Virtual keys. None configured = open access (demo only).'),
+    teams: z.array(teamSchema).default([]),
   })
   .strict();
 

@@ -62,6 +62,43 @@ export const migrations: readonly Migration[] = [
       'CREATE INDEX ledger_requests_trace ON ledger_requests (trace_id) WHERE trace_id IS NOT NULL',
     ],
   },
+  {
+    version: 2,
+    name: 'virtual keys and teams',
+    statements: [
+      // One counter for every change to keys and teams: each write takes the next value, and replicas read
+      // what changed since the value they last saw (accounts/account-sync.ts). In PostgreSQL the row lock
+      // of the UPDATE orders writers, so revisions become visible in order.
+      'CREATE TABLE accounts_revision (id INTEGER PRIMARY KEY, revision BIGINT NOT NULL)',
+      'INSERT INTO accounts_revision (id, revision) VALUES (1, 0)',
+      `CREATE TABLE virtual_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        hint TEXT NOT NULL,
+        team TEXT,
+        settings TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        revoked_at BIGINT,
+        revision BIGINT NOT NULL
+      )`,
+      // A secret is never reused, not even after its key is revoked; a name is unique among live keys.
+      'CREATE UNIQUE INDEX virtual_keys_digest ON virtual_keys (digest)',
+      'CREATE UNIQUE INDEX virtual_keys_live_name ON virtual_keys (name) WHERE revoked_at IS NULL',
+      'CREATE INDEX virtual_keys_revision ON virtual_keys (revision)',
+      'CREATE INDEX virtual_keys_team ON virtual_keys (team) WHERE revoked_at IS NULL',
+      `CREATE TABLE teams (
+        name TEXT PRIMARY KEY,
+        settings TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        deleted_at BIGINT,
+        revision BIGINT NOT NULL
+      )`,
+      'CREATE INDEX teams_revision ON teams (revision)',
+    ],
+  },
 ];
 
 /** The migrations not yet applied, in version order. */

@@ -11,6 +11,7 @@
  */
 import type { Limiter, LimitSpec } from '../admission/limits/limiter.js';
 import { rateLimit, rateLimitPolicy, type QuotaPolicy } from '../admission/ratelimit-headers.js';
+import type { Directory } from '../auth/directory.js';
 import type { Config } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { admissionDecision, publish } from '../observability/events.js';
@@ -25,7 +26,7 @@ type Limits = { rpm?: number | undefined; tpm?: number | undefined; concurrency?
 
 function specsOf(
   ctx: RequestContext,
-  teams: ReadonlyMap<string, Limits>,
+  directory: Directory,
   models: ReadonlyMap<string, Limits>,
 ): LimitSpec[] {
   const specs: LimitSpec[] = [];
@@ -40,7 +41,7 @@ function specsOf(
   };
   if (key !== undefined) {
     push(`key:${key.name}`, key.limits);
-    if (key.team !== undefined) push(`team:${key.team}`, teams.get(key.team));
+    if (key.team !== undefined) push(`team:${key.team}`, directory.team(key.team)?.limits);
   }
   const model = ctx.model?.name;
   if (model !== undefined) push(`model:${model}`, models.get(model));
@@ -65,12 +66,12 @@ function policiesOf(specs: readonly LimitSpec[]): QuotaPolicy[] {
   return policies;
 }
 
-export function admit(limiter: Limiter, config: Config): Stage {
-  const teams = new Map<string, Limits>(config.teams.map((t) => [t.name, t.limits ?? {}]));
+/** Keys' and teams' limits are read from the directory per request: the admin API may change them. */
+export function admit(limiter: Limiter, config: Config, directory: Directory): Stage {
   const models = new Map<string, Limits>(config.models.map((m) => [m.name, m.limits ?? {}]));
   const failOpen = config.state.on_error === 'open';
   return async (ctx, next) => {
-    const specs = specsOf(ctx, teams, models);
+    const specs = specsOf(ctx, directory, models);
     if (specs.length === 0) return next();
     const began = performance.now();
     let tokens = 0;

@@ -1,5 +1,6 @@
 /** Resolves the virtual key from `Authorization: Bearer <key>` (or `x-api-key`). 401 when unknown. */
-import { anonymousKey, type VirtualKeyStore } from '../auth/virtual-keys.js';
+import type { Directory } from '../auth/directory.js';
+import { anonymousKey } from '../auth/virtual-keys.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Stage } from './context.js';
 
@@ -11,9 +12,10 @@ function bearerToken(header: string | undefined): string | undefined {
   return token === '' ? undefined : token;
 }
 
-export function authenticate(keys: VirtualKeyStore): Stage {
+export function authenticate(directory: Directory): Stage {
+  const keys = directory.keys;
   return async (ctx, next) => {
-    if (keys.open) {
+    if (directory.open) {
       ctx.key = anonymousKey;
       ctx.authenticatedAt = performance.now();
       return next();

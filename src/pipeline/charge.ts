@@ -17,6 +17,8 @@
  * - With the Redis backend unreachable, budgets never fail open: the request is refused with 503
  *   `state_unavailable` (an unlimited spend is not a safe default, unlike a rate limit).
  */
+import type { Budget } from '../accounts/account-store.js';
+import type { Directory } from '../auth/directory.js';
 import type { Config } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from 'pino';
@@ -28,47 +30,37 @@ import type { RequestContext, Stage } from './context.js';
 import { endUserOf } from './end-user.js';
 import { requestTokens } from './request-tokens.js';
 
-type Budget = NonNullable<Config['keys'][number]['budget']>;
-
-interface KeyBudgets {
-  budget: Budget | undefined;
-  endUser: Budget | undefined;
-}
-
 function specOf(subject: string, budget: Budget): BudgetSpec & { softUsd?: number } {
   const spec: BudgetSpec & { softUsd?: number } = { subject, usd: budget.usd, period: budget.period };
   if (budget.soft_usd !== undefined) spec.softUsd = budget.soft_usd;
   return spec;
 }
 
-function specsOf(
-  ctx: RequestContext,
-  keys: ReadonlyMap<string, KeyBudgets>,
-  teams: ReadonlyMap<string, Budget>,
-): (BudgetSpec & { softUsd?: number })[] {
+/** The key's, its team's and its end-user's budgets, read per request: the admin API may change them. */
+function specsOf(ctx: RequestContext, directory: Directory): (BudgetSpec & { softUsd?: number })[] {
   const specs: (BudgetSpec & { softUsd?: number })[] = [];
   const key = ctx.key;
   if (key === undefined) return specs;
-  const own = keys.get(key.name);
-  if (own?.budget !== undefined) specs.push(specOf(`key:${key.name}`, own.budget));
-  const team = key.team === undefined ? undefined : teams.get(key.team);
+  if (key.budget !== undefined) specs.push(specOf(`key:${key.name}`, key.budget));
+  const team = key.team === undefined ? undefined : directory.team(key.team)?.budget;
   if (team !== undefined) specs.push(specOf(`team:${key.team}`, team));
-  if (own?.endUser !== undefined) {
+  if (key.endUserBudget !== undefined) {
     const user = endUserOf(ctx);
-    if (user !== undefined) specs.push(specOf(`end_user:${key.name}:${user}`, own.endUser));
+    if (user !== undefined) specs.push(specOf(`end_user:${key.name}:${user}`, key.endUserBudget));
   }
   return specs;
 }
 
-export function charge(store: BudgetStore, prices: PriceBook, config: Config, logger: Logger): Stage {
+export function charge(
+  store: BudgetStore,
+  prices: PriceBook,
+  config: Config,
+  logger: Logger,
+  directory: Directory,
+): Stage {
   const soft = new SoftThresholds(store, logger, config.budgets.webhook_url);
-  const keys = new Map<string, KeyBudgets>(
-    config.keys.map((k) => [k.name, { budget: k.budget, endUser: k.end_user_budget }]),
-  );
-  const teams = new Map<string, Budget>();
-  for (const t of config.teams) if (t.budget !== undefined) teams.set(t.name, t.budget);
   return async (ctx, next) => {
-    const specs = specsOf(ctx, keys, teams);
+    const specs = specsOf(ctx, directory);
     const model = ctx.model;
     if (specs.length === 0 || model === undefined) return next();
     const began = performance.now();

@@ -4,6 +4,7 @@
  * start the gateway does not start, whatever `state.on_error` says: a budget that cannot be enforced would
  * let spend run unbounded.
  */
+import { accountsEnabled } from '../../accounts/create-account-store.js';
 import type { Config } from '../../config/schema.js';
 import type { BudgetStore } from './budget-store.js';
 import { MemoryBudgetStore } from './memory-budgets.js';
@@ -16,7 +17,8 @@ export function hasBudgets(config: Config): boolean {
 }
 
 export async function createBudgetStore(config: Config): Promise<BudgetStore | undefined> {
-  if (!hasBudgets(config)) return undefined;
+  // With the admin API any key or team may be given a budget while the gateway runs.
+  if (!hasBudgets(config) && !accountsEnabled(config)) return undefined;
   if (config.state.backend === 'memory') return new MemoryBudgetStore();
   const options = { url: config.state.redis_url, prefix: config.state.key_prefix };
   if (config.budgets.leases) {
