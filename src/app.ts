@@ -9,6 +9,7 @@ import { AccountSync } from './accounts/account-sync.js';
 import type { AccountChanges, AccountStore } from './accounts/account-store.js';
 import { createAdmin } from './admin/router.js';
 import { Directory } from './auth/directory.js';
+import { registerBudgetGauges } from './observability/budget-gauges.js';
 import type { Config, Timeouts } from './config/schema.js';
 import { GatewayError } from './errors/gateway-error.js';
 import { anthropicMessagesFormat } from './formats/anthropic-messages/format.js';
@@ -182,6 +183,7 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
           modelNames: new Set(config.models.map((m) => m.name)),
           logger,
         });
+  if (parts.budgets !== undefined) registerBudgetGauges(metrics.registry, directory, parts.budgets);
   // The admin API can give any key limits or a budget later: the stages are then always in place (a
   // request without limits or budget passes them with one lookup).
   const managed = parts.accounts !== undefined;

@@ -193,6 +193,14 @@ describe('admin API: keys and teams on two replicas', () => {
       'the raise on replica a',
     );
 
+    // Where the budget stands, for the budget-burn alert: the shared figure, read at scrape time.
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    assert.match(metrics, /sluice_budget_limit_usd\{scope="team",name="beta",period="total"\} 1\n/);
+    const spent = /sluice_budget_spent_usd\{scope="team",name="beta",period="total"\} ([\d.e-]+)/.exec(
+      metrics,
+    );
+    assert.ok(spent !== null && Number(spent[1]) > 0, metrics.slice(0, 2000));
+
     // A team with a live key cannot be deleted; once the key is gone it can.
     const inUse = await call(a, 'DELETE', '/admin/teams/beta');
     assert.equal(inUse.status, 409);
