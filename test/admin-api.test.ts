@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startSimulator, type SimulatorHandle } from '../src/simulator/server.js';
+import { mutate, pick, rng } from './helpers/fuzz.js';
 import { startGateway, upstream, type TestGateway } from './helpers/gateway.js';
 
 const adminKey = 'sk-admin-accounts-test-01';
@@ -285,6 +286,9 @@ describe('admin API: keys and teams on two replicas', () => {
       ['GET', '/admin/nothing', undefined, 404, 'not_found', null],
       ['POST', '/admin/teams', { name: 'config-team' }, 409, 'team_exists', null],
       ['POST', '/admin/teams', { name: '' }, 400, 'invalid_request', 'name'],
+      ['POST', '/admin/teams', { name: 'nul\u0000team' }, 400, 'invalid_request', 'name'],
+      ['POST', '/admin/keys', { name: 'n'.repeat(129) }, 400, 'invalid_request', 'name'],
+      ['POST', '/admin/keys', { name: 'x', team: 'tab\tteam' }, 400, 'invalid_request', 'team'],
       ['PATCH', '/admin/teams/config-team', { budget: null }, 409, 'read_only', null],
       ['DELETE', '/admin/teams/config-team', undefined, 409, 'read_only', null],
       ['PATCH', '/admin/teams/nope', { budget: null }, 404, 'not_found', null],
@@ -328,6 +332,60 @@ describe('admin API: keys and teams on two replicas', () => {
       assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'unauthorized');
     }
     // The gateway still serves after all of it.
+    assert.equal(await chat(a, configKey), 200);
+  });
+
+  test('a thousand mutated admin requests: each a 2xx or a 4xx in the error shape; the gateway stays up', async () => {
+    const random = rng(0xad317);
+    const bodies: unknown[] = [
+      {
+        name: 'fuzz',
+        team: 'config-team',
+        models: ['m'],
+        limits: { rpm: 5 },
+        budget: { usd: 1, period: 'daily' },
+      },
+      { name: 'fuzz', end_user_budget: { usd: 1 }, priority: 'batch' },
+      { limits: { rpm: 1, tpm: 10, concurrency: 1 }, budget: null, models: null },
+    ];
+    const fields = [
+      'name',
+      'key',
+      'team',
+      'models',
+      'limits',
+      'budget',
+      'priority',
+      '__proto__',
+      'rpm',
+      'usd',
+    ];
+    const made = await call(a, 'POST', '/admin/keys', { name: 'fuzz-target' });
+    const paths = [
+      '/admin/keys',
+      `/admin/keys/${made.json['id'] as string}`,
+      '/admin/keys/key_nope',
+      '/admin/teams',
+      '/admin/teams/config-team',
+      '/admin/teams/fuzz%00team',
+      '/admin/requests?limit=-1&cursor=%ff',
+      '/admin/spend?from=0&to=x',
+    ];
+    for (let i = 0; i < 1_000; i++) {
+      const method = pick(random, ['POST', 'PATCH', 'GET', 'DELETE', 'PUT']);
+      const path = pick(random, paths);
+      const body =
+        method === 'GET' || method === 'DELETE' ? undefined : mutate(random, pick(random, bodies), fields);
+      const answer = await call(
+        a,
+        method,
+        path,
+        body === undefined ? undefined : (JSON.stringify(body) ?? 'null'),
+      );
+      const what = `#${i} ${method} ${path} ${JSON.stringify(body)?.slice(0, 200)}`;
+      assert.ok(answer.status < 500, `${what}: ${answer.status} ${answer.text.slice(0, 300)}`);
+      if (answer.status >= 400) assert.equal(typeof errorOf(answer).code, 'string', what);
+    }
     assert.equal(await chat(a, configKey), 200);
   });
 

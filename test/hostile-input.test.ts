@@ -7,19 +7,8 @@ import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Pool } from 'undici';
 import { startSimulator, type SimulatorHandle } from '../src/simulator/server.js';
+import { mutate, pick, rng, weirdValues } from './helpers/fuzz.js';
 import { startGateway, upstream, type TestGateway } from './helpers/gateway.js';
-
-/** mulberry32: reproducible draws, so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const validBodies: Record<string, unknown>[] = [
   { model: 'm', messages: [{ role: 'user', content: 'hello' }] },
@@ -40,70 +29,17 @@ const validBodies: Record<string, unknown>[] = [
   },
 ];
 
-const weirdValues: unknown[] = [
-  null,
-  true,
-  false,
-  0,
-  -1,
-  1e308,
-  -1e308,
-  3.5,
-  '',
-  'x',
-  '\u0000',
-  '\ud800',
-  '💥'.repeat(50),
-  [],
-  [[]],
-  {},
-  { role: 1 },
-  [null],
-  ['user'],
-  { __proto__: { polluted: true } },
-  'a'.repeat(10_000),
-  Number.MAX_SAFE_INTEGER + 2,
+const chatFields = [
+  'model',
+  'messages',
+  'stream',
+  'n',
+  'tools',
+  'stop',
+  '__proto__',
+  'constructor',
+  'max_tokens',
 ];
-
-function pick<T>(random: () => number, items: readonly T[]): T {
-  return items[Math.floor(random() * items.length)] as T;
-}
-
-function mutate(random: () => number, value: unknown, depth = 0): unknown {
-  if (depth > 3 || random() < 0.3) return pick(random, weirdValues);
-  if (Array.isArray(value)) {
-    const copy = [...value];
-    if (copy.length > 0 && random() < 0.5)
-      copy[Math.floor(random() * copy.length)] = mutate(random, copy[0], depth + 1);
-    else copy.push(pick(random, weirdValues));
-    return copy;
-  }
-  if (value !== null && typeof value === 'object') {
-    const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-    const keys = Object.keys(copy);
-    const roll = random();
-    if (roll < 0.3 && keys.length > 0) delete copy[pick(random, keys)];
-    else if (roll < 0.8 && keys.length > 0) {
-      const key = pick(random, keys);
-      copy[key] = mutate(random, copy[key], depth + 1);
-    } else
-      copy[
-        pick(random, [
-          'model',
-          'messages',
-          'stream',
-          'n',
-          'tools',
-          'stop',
-          '__proto__',
-          'constructor',
-          'max_tokens',
-        ])
-      ] = pick(random, weirdValues);
-    return copy;
-  }
-  return pick(random, weirdValues);
-}
 
 function corruptBytes(random: () => number, text: string): Buffer {
   const bytes = Buffer.from(text);
@@ -162,7 +98,8 @@ describe('hostile input', () => {
         const i = next++;
         const roll = random();
         let body: Buffer;
-        if (roll < 0.5) body = Buffer.from(JSON.stringify(mutate(random, pick(random, validBodies))));
+        if (roll < 0.5)
+          body = Buffer.from(JSON.stringify(mutate(random, pick(random, validBodies), chatFields)));
         else if (roll < 0.8) body = corruptBytes(random, JSON.stringify(pick(random, validBodies)));
         else if (roll < 0.9) body = Buffer.from(JSON.stringify(pick(random, weirdValues)) ?? 'undefined');
         else body = Buffer.from('['.repeat(Math.floor(random() * 5_000)));

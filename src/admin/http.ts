@@ -118,3 +118,16 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
     path === '' ? null : path,
   );
 }
+
+/**
+ * Names (of keys and teams) become metric labels, log fields and database text: printable and short.
+ * PostgreSQL refuses NUL in text, so without this check a name could be a 500 there and a 201 on SQLite.
+ */
+export function checkName(value: string | undefined, param: string): void {
+  if (value === undefined) return;
+  if (value.length > 128)
+    throw new AdminError(400, 'invalid_request', `${param}: at most 128 characters`, param);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value))
+    throw new AdminError(400, 'invalid_request', `${param}: control characters are not allowed`, param);
+}

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { AccountConflict, type KeyRecord, type KeySettings } from '../accounts/account-store.js';
 import { digestOf, type VirtualKey } from '../auth/virtual-keys.js';
 import { budgetSchema, keySchema, limitsSchema, prioritySchema } from '../config/schema.js';
-import { AdminError, methodNotAllowed, parseBody, readJson, send } from './http.js';
+import { AdminError, checkName, methodNotAllowed, parseBody, readJson, send } from './http.js';
 import type { AdminContext } from './router.js';
 
 const createKeySchema = keySchema.partial({ key: true });
@@ -94,6 +94,7 @@ function conflict(error: unknown): never {
 
 /** Rules the schema cannot know: models must exist, and a team too once any team is defined. */
 function checkReferences(ctx: AdminContext, settings: KeySettings): void {
+  checkName(settings.team, 'team');
   settings.models?.forEach((model, i) => {
     if (!ctx.modelNames.has(model))
       throw new AdminError(400, 'invalid_request', `models[${i}]: unknown model "${model}"`, `models[${i}]`);
@@ -131,6 +132,7 @@ export async function handleKeys(
     if (method !== 'POST') throw methodNotAllowed(method, ['GET', 'POST']);
     const body = parseBody(createKeySchema, await readJson(req));
     const { name, key: given, ...rest } = body;
+    checkName(name, 'name');
     const settings: KeySettings = rest;
     checkReferences(ctx, settings);
     if ([...ctx.directory.keys.all()].some((k) => k.source === 'config' && k.name === name))

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { AccountConflict, type TeamRecord } from '../accounts/account-store.js';
 import type { Team } from '../auth/directory.js';
 import { budgetSchema, limitsSchema, teamSchema } from '../config/schema.js';
-import { AdminError, methodNotAllowed, parseBody, readJson, send } from './http.js';
+import { AdminError, checkName, methodNotAllowed, parseBody, readJson, send } from './http.js';
 import type { AdminContext } from './router.js';
 
 const patchTeamSchema = z
@@ -62,6 +62,7 @@ export async function handleTeams(
     }
     if (method !== 'POST') throw methodNotAllowed(method, ['GET', 'POST']);
     const body = parseBody(teamSchema, await readJson(req));
+    checkName(body.name, 'name');
     if (ctx.directory.team(body.name)?.source === 'config')
       throw new AdminError(409, 'team_exists', `team "${body.name}" is defined in the config file`);
     const record = await store
