@@ -237,23 +237,23 @@ describe('openai SDK through Sluice to the simulator', () => {
     });
   }
 
-  test('metrics count requests by route, model, provider and status, with TTFT and in-flight', async () => {
+  test('metrics count requests by route, model, provider, target, team and status, with TTFT and in-flight', async () => {
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
     assert.match(
       text,
-      /sluice_requests_total\{route="chat",model="chat-model",provider="sim",status="200"\} \d+/,
+      /sluice_requests_total\{route="chat",model="chat-model",provider="sim",target="sim\/gpt-4o-mini",team="alpha",status="200"\} \d+/,
     );
     assert.match(
       text,
-      /sluice_requests_total\{route="chat",model="chat-model",provider="sim",status="429"\} 1/,
+      /sluice_requests_total\{route="chat",model="chat-model",provider="sim",target="sim\/gpt-4o-mini",team="alpha",status="429"\} 1/,
     );
     assert.match(
       text,
-      /sluice_time_to_first_token_seconds_bucket\{le="[^"]+",route="chat",model="chat-model",provider="sim"\} \d+/,
+      /sluice_time_to_first_token_seconds_bucket\{le="[^"]+",route="chat",model="chat-model",provider="sim",target="sim\/gpt-4o-mini"\} \d+/,
     );
     assert.match(
       text,
-      /sluice_request_duration_seconds_count\{route="embeddings",model="embed-model",provider="sim"\} 2/,
+      /sluice_request_duration_seconds_count\{route="embeddings",model="embed-model",provider="sim",target="sim\/text-embedding-3-small",team="alpha"\} 2/,
     );
     assert.match(text, /sluice_requests_in_flight\{route="chat"\} 0/);
   });

@@ -31,6 +31,19 @@ export interface AdmissionEvent {
   waitedMs?: number;
 }
 
+/** What the Idempotency-Key stage did with a request: stored its answer, replayed one, or refused it. */
+export const cacheResult = diagnosticsChannel.channel('sluice:cache');
+
+export interface CacheEvent {
+  ctx: RequestContext;
+  cache: 'idempotency';
+  /**
+   * `stored`: the first answer was kept; `replayed`: a repeat got it; `conflict`: the key came with another
+   * body (422); `in_progress`: the first was still running past the wait (409).
+   */
+  result: 'stored' | 'replayed' | 'conflict' | 'in_progress';
+}
+
 export interface RouteDecisionEvent {
   ctx: RequestContext;
   decision: 'retry' | 'fallback' | 'hedge' | 'budget-exhausted';
@@ -43,6 +56,8 @@ export interface AttemptEvent {
   provider: string;
   model: string;
   attempt: number;
+  /** The attempt's span id, sent upstream in its traceparent (the upstream's parent span). */
+  spanId: string;
   /** Set on attempt:end when the attempt failed. */
   error?: unknown;
 }

@@ -1,15 +1,27 @@
 /**
  * Prometheus metrics (prom-client), fed by the pipeline's diagnostics-channel events. Each gateway
- * instance has its own Registry, so tests can run several in one process. Label values are bounded: the
- * model label is a configured model name or "unknown", never what a client typed.
+ * instance has its own Registry, so tests can run several in one process. Label values are bounded by the
+ * config and the admin API: model is a configured model name or "unknown", never what a client typed;
+ * target is a configured target's id; team is a key's team; never a request id, a key or an end-user.
+ * Names and their OpenTelemetry GenAI counterparts: docs/observability.md#metrics.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  type CounterConfiguration,
+  type OpenMetricsContentType,
+  type RegistryContentType,
+} from 'prom-client';
 import type { RequestContext } from '../pipeline/context.js';
 import type { LimiterHealth } from '../admission/limits/limiter.js';
 import type { Target } from '../routing/catalog.js';
+import type { PriceBook } from '../spend/price-book.js';
 import {
   admissionDecision,
   attemptEnd,
+  cacheResult,
   firstToken,
   requestEnd,
   requestStart,
@@ -17,15 +29,26 @@ import {
   subscribe,
   type AdmissionEvent,
   type AttemptEvent,
+  type CacheEvent,
   type RouteDecisionEvent,
 } from './events.js';
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const waitBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
 const ttftBuckets = [0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
+// The GenAI convention's boundaries (0.01 .. 2.5 s), below them the 1-10 ms of today's fast decoders.
+const tpotBuckets = [
+  0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5,
+];
+const tokensPerSecondBuckets = [1, 2.5, 5, 10, 25, 50, 75, 100, 150, 200, 300, 500, 1000, 2500, 5000];
 
 export interface GatewayMetrics {
   registry: Registry;
+  /**
+   * The exposition: OpenMetrics 1.0 with exemplars when `openMetrics`, else the Prometheus text format
+   * (which has no exemplars). Renders run one at a time (see render below).
+   */
+  render(openMetrics: boolean): Promise<string>;
   close(): void;
 }
 
@@ -50,32 +73,68 @@ class Children<T> {
   }
 }
 
-function labelsOf(ctx: RequestContext): { route: string; model: string; provider: string } {
-  return {
-    route: ctx.route,
-    model: ctx.model?.name ?? 'unknown',
-    provider: ctx.target?.provider.name ?? 'none',
-  };
+/** One series of a tallied counter: what the request path added since the last scrape. */
+class Tally {
+  value = 0;
+  readonly child: Counter.Internal;
+  constructor(child: Counter.Internal) {
+    this.child = child;
+  }
 }
 
-function keyOf(ctx: RequestContext): string {
-  return `${ctx.route}\u0000${ctx.model?.name ?? ''}\u0000${ctx.target?.provider.name ?? ''}`;
+/**
+ * A Counter whose series the request path adds to in plain numbers, handed to prom-client when it is
+ * collected (at each scrape). prom-client's inc() validates and hashes the label set on every call, about
+ * 0.5 µs even on a bound child, and a request adds to several counters; a number costs nothing
+ * (docs/observability.md#cost-on-the-request-path). Returns the series by label set.
+ */
+function tallied(configuration: CounterConfiguration<string>): Children<Tally> {
+  const tallies: Tally[] = [];
+  const counter = new Counter({
+    ...configuration,
+    collect() {
+      for (const tally of tallies) {
+        if (tally.value === 0) continue;
+        tally.child.inc(tally.value);
+        tally.value = 0;
+      }
+    },
+  });
+  return new Children((labels) => {
+    const tally = new Tally(counter.labels(labels));
+    tallies.push(tally);
+    return tally;
+  });
+}
+
+/** Exemplars only for recorded traces: an exemplar naming a trace nobody kept is a dead link. */
+function exemplarOf(ctx: RequestContext): { trace_id: string } | undefined {
+  return ctx.traceSampled && ctx.traceId !== '' ? { trace_id: ctx.traceId } : undefined;
 }
 
 const breakerValue = { closed: 0, 'half-open': 1, open: 2 } as const;
 
+/**
+ * `prices` prices answers for `sluice_cost_usd_total` when the budget stage did not (ctx.costUsd is set
+ * only for requests with a budget); without it, only those requests' cost is counted.
+ */
 export function createMetrics(
   owner: object,
   targets: () => Iterable<Target> = () => [],
   state?: LimiterHealth,
+  prices?: PriceBook,
 ): GatewayMetrics {
-  const registry = new Registry();
+  // Exemplar metrics can only be made on an OpenMetrics registry; it is switched to the Prometheus format
+  // once they are, and back only while an OpenMetrics scrape renders (render below).
+  const registry = new Registry<RegistryContentType>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  const registers = [registry as Registry<OpenMetricsContentType>];
   // Read at scrape time from the targets themselves: nothing on the request path.
   new Gauge({
     name: 'sluice_breaker_state',
     help: 'Circuit breaker of each target: 0 closed, 1 half-open, 2 open.',
     labelNames: ['provider', 'target_model'],
-    registers: [registry],
+    registers,
     collect() {
       for (const target of targets()) {
         this.set(
@@ -89,7 +148,7 @@ export function createMetrics(
     name: 'sluice_target_in_flight',
     help: 'Upstream attempts in flight per target.',
     labelNames: ['provider', 'target_model'],
-    registers: [registry],
+    registers,
     collect() {
       for (const target of targets()) {
         this.set({ provider: target.provider.name, target_model: target.model }, target.inFlight);
@@ -100,7 +159,7 @@ export function createMetrics(
     name: 'sluice_adaptive_concurrency_limit',
     help: 'Current adaptive concurrency limit of each target (admission.adaptive_concurrency).',
     labelNames: ['provider', 'target_model'],
-    registers: [registry],
+    registers,
     collect() {
       for (const target of targets()) {
         if (target.concurrency === undefined) continue;
@@ -112,7 +171,7 @@ export function createMetrics(
     name: 'sluice_admission_queue_length',
     help: "Requests waiting for a target's concurrency slot, by priority.",
     labelNames: ['provider', 'target_model', 'priority'],
-    registers: [registry],
+    registers,
     collect() {
       for (const target of targets()) {
         const slots = target.slots;
@@ -130,7 +189,7 @@ export function createMetrics(
     new Gauge({
       name: 'sluice_state_degraded',
       help: 'Whether the shared state (Redis) is unreachable and limits are per replica (state.on_error).',
-      registers: [registry],
+      registers,
       collect() {
         this.set(state.degraded ? 1 : 0);
       },
@@ -138,7 +197,7 @@ export function createMetrics(
     new Gauge({
       name: 'sluice_state_replicas',
       help: 'Replicas known from the shared state: what divides each limit while it is unreachable.',
-      registers: [registry],
+      registers,
       collect() {
         this.set(state.replicas);
       },
@@ -146,7 +205,7 @@ export function createMetrics(
     new Counter({
       name: 'sluice_state_local_decisions_total',
       help: 'Admission decisions taken by this replica alone because the shared state was unreachable.',
-      registers: [registry],
+      registers,
       collect() {
         // The limiter counts; the counter reports its running total.
         this.reset();
@@ -154,114 +213,246 @@ export function createMetrics(
       },
     });
   }
-  const admissions = new Counter({
+
+  const admissions = tallied({
     name: 'sluice_admission_decisions_total',
-    help: 'Admission decisions by stage (limits, queue), outcome and reason.',
+    help: 'Admission decisions by stage (limits, budget, queue), outcome and reason.',
     labelNames: ['stage', 'outcome', 'reason'],
-    registers: [registry],
+    registers,
   });
   const queueWait = new Histogram({
     name: 'sluice_admission_queue_wait_seconds',
     help: "Time a request waited for a target's concurrency slot (0 when one was free).",
     labelNames: ['priority'],
     buckets: waitBuckets,
-    registers: [registry],
+    registers,
   });
-  const decisions = new Counter({
+  const decisions = tallied({
     name: 'sluice_route_decisions_total',
     help: 'Routing beyond the first attempt: retry, fallback, hedge, or a retry the budget refused.',
     labelNames: ['decision', 'provider'],
-    registers: [registry],
+    registers,
   });
-  const requests = new Counter({
+  const requests = tallied({
     name: 'sluice_requests_total',
-    help: 'Requests answered, by route, model, provider and HTTP status (499: the client left).',
-    labelNames: ['route', 'model', 'provider', 'status'],
-    registers: [registry],
+    help: 'Requests answered, by route, model, target, team and HTTP status (499: the client left).',
+    labelNames: ['route', 'model', 'provider', 'target', 'team', 'status'],
+    registers,
   });
-  const duration = new Histogram({
+  const duration = new Histogram<string>({
     name: 'sluice_request_duration_seconds',
     help: 'Time from request arrival to the last byte of the answer.',
-    labelNames: ['route', 'model', 'provider'],
+    labelNames: ['route', 'model', 'provider', 'target', 'team'],
     buckets: latencyBuckets,
-    registers: [registry],
+    registers,
+    enableExemplars: true,
   });
-  const ttft = new Histogram({
+  const ttft = new Histogram<string>({
     name: 'sluice_time_to_first_token_seconds',
-    help: 'Time from request arrival to the first token received from the upstream.',
-    labelNames: ['route', 'model', 'provider'],
+    help: 'Time from request arrival to the first token from the upstream (non-stream: the whole answer).',
+    labelNames: ['route', 'model', 'provider', 'target'],
     buckets: ttftBuckets,
-    registers: [registry],
+    registers,
+    enableExemplars: true,
   });
-  const inFlight = new Gauge({
+  const tpot = new Histogram({
+    name: 'sluice_time_per_output_token_seconds',
+    help: 'Streamed answers: (last byte - first token) / (output tokens - 1).',
+    labelNames: ['model', 'provider', 'target'],
+    buckets: tpotBuckets,
+    registers,
+  });
+  const tokensPerSecond = new Histogram({
+    name: 'sluice_output_tokens_per_second',
+    help: "Output tokens per second of answers from one attempt, from the attempt's start to the last byte.",
+    labelNames: ['model', 'provider', 'target'],
+    buckets: tokensPerSecondBuckets,
+    registers,
+  });
+  const tokens = tallied({
+    name: 'sluice_tokens_total',
+    help: 'Tokens by type, as the provider reported them: input (cached included), output, cached_input.',
+    labelNames: ['model', 'provider', 'team', 'type'],
+    registers,
+  });
+  const cost = tallied({
+    name: 'sluice_cost_usd_total',
+    help: "Answers' cost in USD: as charged to budgets, else at the answering target's price.",
+    labelNames: ['model', 'provider', 'team'],
+    registers,
+  });
+  const cacheResults = tallied({
+    name: 'sluice_cache_results_total',
+    help: 'Results of the answer caches: idempotency (stored, replayed, conflict, in_progress).',
+    labelNames: ['cache', 'result'],
+    registers,
+  });
+  const inFlight = new Map<string, number>();
+  new Gauge({
     name: 'sluice_requests_in_flight',
     help: 'Requests being processed.',
     labelNames: ['route'],
-    registers: [registry],
+    registers,
+    collect() {
+      for (const [route, count] of inFlight) this.set({ route }, count);
+    },
   });
-  const attempts = new Counter({
+  const attempts = tallied({
     name: 'sluice_upstream_attempts_total',
     help: 'Upstream attempts, by provider and outcome (ok or the error kind).',
     labelNames: ['provider', 'outcome'],
-    registers: [registry],
+    registers,
   });
+  // Every metric is made: from here on the registry renders the Prometheus format unless asked otherwise.
+  registry.setContentType(Registry.PROMETHEUS_CONTENT_TYPE);
 
-  const requestsBy = new Children((l) => requests.labels(l));
-  const durationBy = new Children((l) => duration.labels(l));
-  const ttftBy = new Children((l) => ttft.labels(l));
-  const inFlightBy = new Children((l) => inFlight.labels(l));
-  const attemptsBy = new Children((l) => attempts.labels(l));
-  const decisionsBy = new Children((l) => decisions.labels(l));
-  const admissionsBy = new Children((l) => admissions.labels(l));
+  // One bundle of bound children per label set, so a request:end event does one lookup per label set.
+  const requestSeries = new Children((labels) => ({
+    labels,
+    duration: duration.labels(labels),
+    byStatus: new Map<number, Tally>(),
+  }));
+  const spendSeries = new Children((l) => {
+    const key = `${l.model}\u0000${l.provider}\u0000${l.team}`;
+    return {
+      input: tokens.get(`${key}\u0000input`, () => ({ ...l, type: 'input' })),
+      output: tokens.get(`${key}\u0000output`, () => ({ ...l, type: 'output' })),
+      cachedInput: tokens.get(`${key}\u0000cached_input`, () => ({ ...l, type: 'cached_input' })),
+      cost: cost.get(key, () => l),
+    };
+  });
+  const speedSeries = new Children((l) => ({
+    tpot: tpot.labels(l),
+    tokensPerSecond: tokensPerSecond.labels(l),
+  }));
+  const ttftSeries = new Children((labels) => ({
+    labels,
+    ttft: ttft.labels(labels),
+  }));
   const queueWaitBy = new Children((l) => queueWait.labels(l));
 
   const onStart = (message: unknown): void => {
     const ctx = message as RequestContext;
-    if (ctx.owner === owner) inFlightBy.get(ctx.route, () => ({ route: ctx.route })).inc();
+    if (ctx.owner === owner) inFlight.set(ctx.route, (inFlight.get(ctx.route) ?? 0) + 1);
   };
   const onEnd = (message: unknown): void => {
     const ctx = message as RequestContext;
     if (ctx.owner !== owner) return;
-    const key = keyOf(ctx);
-    inFlightBy.get(ctx.route, () => ({ route: ctx.route })).dec();
-    requestsBy
-      .get(`${key}\u0000${ctx.status}`, () => ({ ...labelsOf(ctx), status: String(ctx.status) }))
-      .inc();
-    durationBy
-      .get(key, () => labelsOf(ctx))
-      .observe(((ctx.endedAt ?? performance.now()) - ctx.startedAt) / 1000);
+    const route = ctx.route;
+    inFlight.set(route, (inFlight.get(route) ?? 1) - 1);
+    const model = ctx.model?.name ?? 'unknown';
+    const target = ctx.target;
+    const provider = target?.provider.name ?? 'none';
+    const targetId = target?.id ?? 'none';
+    const team = ctx.key?.team ?? 'none';
+    const series = requestSeries.get(
+      `${route}\u0000${model}\u0000${provider}\u0000${targetId}\u0000${team}`,
+      () => ({
+        route,
+        model,
+        provider,
+        target: targetId,
+        team,
+      }),
+    );
+    const status = ctx.status;
+    let requested = series.byStatus.get(status);
+    if (requested === undefined) {
+      const labels = { ...series.labels, status: String(status) };
+      requested = requests.get(Object.values(labels).join('\u0000'), () => labels);
+      series.byStatus.set(status, requested);
+    }
+    requested.value += 1;
+    const endedAt = ctx.endedAt ?? performance.now();
+    const seconds = (endedAt - ctx.startedAt) / 1000;
+    const exemplar = exemplarOf(ctx);
+    if (exemplar === undefined) series.duration.observe(seconds);
+    else duration.observe({ labels: series.labels, value: seconds, exemplarLabels: exemplar });
+
+    const usage = ctx.usage;
+    const usd =
+      ctx.costUsd ??
+      (usage !== undefined && target !== undefined && prices !== undefined
+        ? prices.costUsd(model, target.id, usage)
+        : 0);
+    if (usage === undefined && usd === 0) return;
+    const spend = spendSeries.get(`${model}\u0000${provider}\u0000${team}`, () => ({
+      model,
+      provider,
+      team,
+    }));
+    if (usd > 0) spend.cost.value += usd;
+    if (usage === undefined) return;
+    if (usage.inputTokens > 0) spend.input.value += usage.inputTokens;
+    if (usage.outputTokens > 0) spend.output.value += usage.outputTokens;
+    if (usage.cachedInputTokens !== undefined && usage.cachedInputTokens > 0)
+      spend.cachedInput.value += usage.cachedInputTokens;
+
+    // Speeds of complete answers only: a failed or cut one says nothing about how fast the target writes.
+    const output = usage.outputTokens;
+    if (target === undefined || output === 0 || ctx.error !== undefined || status < 200 || status >= 300)
+      return;
+    const speed = speedSeries.get(`${model}\u0000${provider}\u0000${targetId}`, () => ({
+      model,
+      provider,
+      target: targetId,
+    }));
+    // Non-stream answers arrive whole: their "first token" is the answer's end, so they have no TPOT.
+    if (output >= 2 && ctx.chat?.stream === true && ctx.firstTokenAt !== undefined)
+      speed.tpot.observe((endedAt - ctx.firstTokenAt) / 1000 / (output - 1));
+    // One attempt only: after a retry or a hedge, the time since the first start is not the target's alone.
+    if (ctx.attempts === 1 && ctx.upstreamStartedAt !== undefined && endedAt > ctx.upstreamStartedAt)
+      speed.tokensPerSecond.observe(output / ((endedAt - ctx.upstreamStartedAt) / 1000));
   };
   const onFirstToken = (message: unknown): void => {
     const ctx = message as RequestContext;
     if (ctx.owner !== owner || ctx.firstTokenAt === undefined) return;
-    ttftBy.get(keyOf(ctx), () => labelsOf(ctx)).observe((ctx.firstTokenAt - ctx.startedAt) / 1000);
+    const route = ctx.route;
+    const model = ctx.model?.name ?? 'unknown';
+    const provider = ctx.target?.provider.name ?? 'none';
+    const targetId = ctx.target?.id ?? 'none';
+    const series = ttftSeries.get(`${route}\u0000${model}\u0000${provider}\u0000${targetId}`, () => ({
+      route,
+      model,
+      provider,
+      target: targetId,
+    }));
+    const seconds = (ctx.firstTokenAt - ctx.startedAt) / 1000;
+    const exemplar = exemplarOf(ctx);
+    if (exemplar === undefined) series.ttft.observe(seconds);
+    else ttft.observe({ labels: series.labels, value: seconds, exemplarLabels: exemplar });
   };
   const onAttemptEnd = (message: unknown): void => {
     const event = message as AttemptEvent;
     if (event.ctx.owner !== owner) return;
     const kind = (event.error as { kind?: unknown } | undefined)?.kind;
     const outcome = event.error === undefined ? 'ok' : typeof kind === 'string' ? kind : 'internal';
-    attemptsBy.get(`${event.provider}\u0000${outcome}`, () => ({ provider: event.provider, outcome })).inc();
+    attempts.get(`${event.provider}\u0000${outcome}`, () => ({ provider: event.provider, outcome })).value +=
+      1;
   };
   const onDecision = (message: unknown): void => {
     const event = message as RouteDecisionEvent;
     if (event.ctx.owner !== owner) return;
-    decisionsBy
-      .get(`${event.decision}\u0000${event.provider}`, () => ({
-        decision: event.decision,
-        provider: event.provider,
-      }))
-      .inc();
+    decisions.get(`${event.decision}\u0000${event.provider}`, () => ({
+      decision: event.decision,
+      provider: event.provider,
+    })).value += 1;
   };
   const onAdmission = (message: unknown): void => {
     const event = message as AdmissionEvent;
     if (event.ctx.owner !== owner) return;
     const { stage, outcome, reason } = event;
-    admissionsBy.get(`${stage}\u0000${outcome}\u0000${reason}`, () => ({ stage, outcome, reason })).inc();
+    admissions.get(`${stage}\u0000${outcome}\u0000${reason}`, () => ({ stage, outcome, reason })).value += 1;
     if (event.waitedMs !== undefined) {
       const priority = event.ctx.priority;
       queueWaitBy.get(priority, () => ({ priority })).observe(event.waitedMs / 1000);
     }
+  };
+  const onCache = (message: unknown): void => {
+    const event = message as CacheEvent;
+    if (event.ctx.owner !== owner) return;
+    const { cache, result } = event;
+    cacheResults.get(`${cache}\u0000${result}`, () => ({ cache, result })).value += 1;
   };
   const unsubscribe = [
     subscribe(admissionDecision, onAdmission),
@@ -270,10 +461,36 @@ export function createMetrics(
     subscribe(requestEnd, onEnd),
     subscribe(firstToken, onFirstToken),
     subscribe(attemptEnd, onAttemptEnd),
+    subscribe(cacheResult, onCache),
   ];
 
+  /**
+   * prom-client renders OpenMetrics by switching the registry's format, and on the way renames every
+   * counter in place (`sluice_requests_total` becomes `sluice_requests`, its OpenMetrics family name), which
+   * would leave the next Prometheus scrape without `_total` (prometheus/client_js#829). So an OpenMetrics
+   * render puts the names and the format back when done, and renders are chained so none overlaps another.
+   */
+  async function renderNow(openMetrics: boolean): Promise<string> {
+    if (!openMetrics) return registry.metrics();
+    const names = registry.getMetricsAsArray().map((metric) => [metric, metric.name] as const);
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    try {
+      return await registry.metrics();
+    } finally {
+      registry.setContentType(Registry.PROMETHEUS_CONTENT_TYPE);
+      for (const [metric, name] of names) metric.name = name;
+    }
+  }
+  let rendering: Promise<unknown> = Promise.resolve();
+
   return {
-    registry,
+    registry: registry as Registry,
+    render(openMetrics) {
+      const run = (): Promise<string> => renderNow(openMetrics);
+      const text = rendering.then(run, run);
+      rendering = text.catch(() => undefined);
+      return text;
+    },
     close() {
       for (const off of unsubscribe) off();
     },

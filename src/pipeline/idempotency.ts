@@ -18,7 +18,9 @@ import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { IdempotencyStore, StoredResponse } from '../idempotency/idempotency-store.js';
+import { cacheResult, publish, type CacheEvent } from '../observability/events.js';
 import type { RequestContext, Stage } from './context.js';
+import { serverTiming } from './response-headers.js';
 
 const validKey = /^[\x21-\x7e]{1,255}$/;
 
@@ -65,12 +67,19 @@ function capture(res: ServerResponse): () => StoredResponse {
   return () => ({ status, headers, body: Buffer.concat(chunks) });
 }
 
+function report(ctx: RequestContext, result: CacheEvent['result']): void {
+  if (cacheResult.hasSubscribers) publish(cacheResult, { ctx, cache: 'idempotency', result });
+}
+
 function replay(ctx: RequestContext, response: StoredResponse): void {
   ctx.status = response.status;
+  report(ctx, 'replayed');
   ctx.res.writeHead(response.status, {
     ...response.headers,
     'x-sluice-request-id': ctx.id,
     'x-sluice-idempotent-replay': 'true',
+    // This request's own timing (the stored answer's is not kept: it would describe another request).
+    'server-timing': serverTiming(ctx, performance.now()),
     'content-length': response.body.length,
   });
   ctx.res.end(response.body);
@@ -110,6 +119,7 @@ export function idempotency(store: IdempotencyStore, options: IdempotencyOptions
       }
       if (claim.kind === 'done') return replay(ctx, claim.response);
       if (claim.kind === 'mismatch') {
+        report(ctx, 'conflict');
         throw new GatewayError(
           'idempotency_mismatch',
           'this Idempotency-Key was used with another request body; use a new key for a new request',
@@ -118,6 +128,7 @@ export function idempotency(store: IdempotencyStore, options: IdempotencyOptions
       if (claim.kind === 'owner') break;
       const left = deadline - Date.now();
       if (left <= 0 || ctx.clientGone.aborted) {
+        report(ctx, 'in_progress');
         throw new GatewayError(
           'idempotency_in_progress',
           'a request with this Idempotency-Key is still running',
@@ -133,6 +144,7 @@ export function idempotency(store: IdempotencyStore, options: IdempotencyOptions
       if (ctx.error === undefined && response.status >= 200 && response.status < 300) {
         await store.complete(scope, fingerprint, response, options.ttlMs);
         stored = true;
+        report(ctx, 'stored');
       }
     } finally {
       if (!stored) await store.release(scope, fingerprint).catch(() => undefined);
