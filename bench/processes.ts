@@ -19,6 +19,8 @@ export interface ServiceOptions {
   logFile?: string;
   /** Pin to this CPU core (taskset). */
   core?: number;
+  /** Variables added to the child's environment (OTEL_* for the observability phase). */
+  env?: Record<string, string>;
 }
 
 /** Pins the calling process (and so every child started without a core of its own) to one core. */
@@ -46,7 +48,11 @@ export async function startService(
   const out = options.logFile === undefined ? 'pipe' : openSync(options.logFile, 'w');
   const stdio: StdioOptions = ['ignore', out, 'pipe'];
   // An executable runs by its shebang (with the Node flags written there), on the node first on PATH.
-  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` };
+  const env = {
+    ...process.env,
+    ...options.env,
+    PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`,
+  };
   const command = options.executable ? [script, ...args] : [process.execPath, script, ...args];
   // taskset execs the command in place, so the child's pid is the service's own (for /proc readings).
   const argv = options.core === undefined ? command : ['taskset', '-c', String(options.core), ...command];

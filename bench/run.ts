@@ -11,10 +11,12 @@
  *   6. admission (bench/admission.ts): the throughput cost of key limits on the memory and Redis backends,
  *      and a burst of batch traffic against a capacity-limited upstream, with and without adaptive
  *      concurrency, measured by the interactive p99 (open loop)
+ *   7. observability (bench/observability.ts): throughput and latency with tracing off, exporting every
+ *      trace and exporting 1% over OTLP to a local sink, as ratios to off; the hot path's id generation
  * Prints a table and writes bench/results/<time>.json and bench/results/latest.json.
  * BENCH_QUICK=1 shortens every phase (a smoke run; the figures are then noisier).
  * BENCH_ONLY=admission runs phase 6 alone and writes bench/results/<time>-admission.json (latest.json,
- * the committed record of a full run, is left alone).
+ * the committed record of a full run, is left alone); BENCH_ONLY=observability runs phase 7 alone the same way.
  *
  * On a 2-core machine the load generator, the simulator and the proxy under test share the cores, so
  * absolute figures mostly measure contention; the ratios between targets measured in the same run, and
@@ -33,6 +35,7 @@ import {
   type LatencyResult,
 } from './load.js';
 import { admissionRows, runAdmission, type AdmissionBenchContext } from './admission.js';
+import { observabilityRows, runObservability } from './observability.js';
 import { cpuMs, pinSelf, rssMb, startService, type Service, type ServiceOptions } from './processes.js';
 
 const quick = process.env['BENCH_QUICK'] === '1';
@@ -154,9 +157,25 @@ async function admissionOnly(): Promise<void> {
   await report(result, admissionRows(admission), [`${result.date.replace(/[:.]/g, '-')}-admission.json`]);
 }
 
+/** BENCH_ONLY=observability: phase 7 alone. */
+async function observabilityOnly(): Promise<void> {
+  const fast = await fastSimulator();
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
+  console.error(
+    `bench: observability phase only, ${quick ? 'quick' : 'full'} run, ${cpus().length} cores, node ${process.version}, ${pinned ? `proxies pinned to core ${proxyCore}` : 'no pinning'}`,
+  );
+  const observability = await runObservability(admissionContext(fast, dir));
+  const result = { ...header(), observability };
+  await report(result, observabilityRows(observability), [
+    `${result.date.replace(/[:.]/g, '-')}-observability.json`,
+  ]);
+}
+
 async function main(): Promise<void> {
   if (only === 'admission') return admissionOnly();
-  if (only !== '') throw new Error(`BENCH_ONLY=${only}: the one phase that runs alone is "admission"`);
+  if (only === 'observability') return observabilityOnly();
+  if (only !== '')
+    throw new Error(`BENCH_ONLY=${only}: the phases that run alone are "admission" and "observability"`);
   const fast = await fastSimulator();
   const streaming = await start(
     'simulator (streams)',
@@ -309,6 +328,9 @@ async function main(): Promise<void> {
   // 6. Admission: limits' cost, and a burst against a capacity-limited upstream (bench/admission.ts).
   const admission = await runAdmission(admissionContext(fast, dir));
 
+  // 7. Observability: tracing off, at 100% and at 1% (bench/observability.ts).
+  const observability = await runObservability(admissionContext(fast, dir));
+
   const result = {
     ...header(),
     throughput_rps: Object.fromEntries(order.map((n) => [n, Math.round(rps[n])])),
@@ -360,6 +382,7 @@ async function main(): Promise<void> {
       rss_peak_mb: round(held.peak, 1),
     },
     admission,
+    observability,
     targets: { sluice_vs_bare_throughput: '>= 0.75', sluice_added_p99_ms: '< 1', rss_peak_mb: '< 150' },
   };
 
@@ -412,6 +435,7 @@ async function main(): Promise<void> {
     ],
   ];
   rows.push(...admissionRows(admission));
+  rows.push(...observabilityRows(observability));
   await report(result, rows, [`${result.date.replace(/[:.]/g, '-')}.json`, 'latest.json']);
 }
 

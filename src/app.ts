@@ -19,6 +19,8 @@ import { openAIErrorBody } from './formats/openai-error.js';
 import { subscribeAccessLog } from './observability/access-log.js';
 import { createLogger, flushLogsSync } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
+import { serveMetrics } from './observability/metrics-endpoint.js';
+import { startTracing } from './observability/tracing/index.js';
 import { authenticate } from './pipeline/authenticate.js';
 import { hasQuotas } from './admission/create-limiter.js';
 import type { Limiter } from './admission/limits/limiter.js';
@@ -114,6 +116,7 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
   const owner = {};
   const logger = createLogger(config.logging.level, options.logDestination);
   const unsubscribeAccessLog = config.logging.access_log ? subscribeAccessLog(owner, logger) : () => {};
+  const tracing = startTracing(owner, config, logger, process.env);
   // Log lines are buffered (see observability/logger.ts): flush at least once a second when traffic is low.
   const flushTimer = setInterval(() => logger.flush(), 1_000).unref();
 
@@ -131,7 +134,8 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
   );
   const cooldowns = options.cooldowns ?? new MemoryCooldownStore();
   const router = new Router(config.routing, cooldowns);
-  const metrics = createMetrics(owner, () => catalog.targets(), parts.limiter?.health);
+  const prices = new PriceBook(config.models);
+  const metrics = createMetrics(owner, () => catalog.targets(), parts.limiter?.health, prices);
   const health = parts.limiter?.health;
   if (health !== undefined) {
     // The shared state's outages, once each way (failover-limiter.ts).
@@ -149,7 +153,6 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
     };
     if (health.degraded) logger.warn({ replicas: health.replicas }, 'state backend unreachable at start');
   }
-  const prices = new PriceBook(config.models);
   if (parts.budgets !== undefined && prices.unpriced.length > 0) {
     logger.warn(
       { targets: prices.unpriced },
@@ -276,19 +279,7 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
         if (!cooldowns.reachable()) return sendJson(res, 503, '{"status":"state backend unreachable"}');
         return sendJson(res, 200, '{"status":"ready"}');
       }
-      if (path === '/metrics') {
-        metrics.registry.metrics().then(
-          (text) => {
-            res.writeHead(200, { 'content-type': metrics.registry.contentType });
-            res.end(text);
-          },
-          (error: unknown) => {
-            logger.error({ err: error }, 'metrics collection failed');
-            sendJson(res, 500, '{"error":"metrics collection failed"}');
-          },
-        );
-        return;
-      }
+      if (path === '/metrics') return serveMetrics(metrics, req, res, logger);
       if (path === '/v1/models' || path === '/models' || path.startsWith('/v1/models/')) {
         listModels(req, res, path, modelsAuth, catalog);
         return;
@@ -324,6 +315,7 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
       // Last: the requests above have ended, so their rows are recorded; close flushes them.
       unsubscribeLedger();
       await parts.ledger?.close();
+      await tracing.close();
       flushLogsSync(logger);
     },
   };

@@ -1,19 +1,48 @@
 /**
- * Structured JSON logs (pino). Nothing secret is ever passed to the logger; the redaction list is a
- * second line of defence should a header or credential field slip into a log object.
+ * Structured JSON logs (pino). Nothing secret is ever passed to the logger, nor any prompt or answer; the
+ * redaction list is a second line of defence should a credential, a header or a request body slip into a
+ * log object. test/logging.test.ts sends real requests and searches every line for the key and the prompt.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import type { RequestContext } from '../pipeline/context.js';
 
-// Top-level paths only: wildcard paths make the redactor walk every field of every line, which cost more
-// than the rest of an access line put together.
+// Fixed paths only: wildcard paths make the redactor walk every field of every line, which cost more
+// than the rest of an access line put together. These are the names credentials and request content go
+// by in this code base and in the objects of the libraries it logs (config blocks, HTTP headers, bodies).
 export const redactedPaths = [
+  // Credentials: virtual keys, the admin key, provider keys.
   'authorization',
   'api_key',
+  'apiKey',
   'x-api-key',
   'admin_key',
+  'key',
+  'aws_secret_access_key',
+  'aws_session_token',
   'headers.authorization',
   'headers["x-api-key"]',
+  'headers["proxy-authorization"]',
+  'headers.cookie',
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'provider.api_key',
+  // Prompts and answers: the canonical and wire bodies, and their parts.
+  'body',
+  'json',
+  'messages',
+  'system',
+  'prompt',
+  'input',
+  'contents',
+  'content',
+  'choices',
 ];
+
+/** The ids every log line about a request carries: its own, its trace's and its server span's. */
+export function requestIds(ctx: RequestContext): { request_id: string; trace_id: string; span_id: string } {
+  return { request_id: ctx.id, trace_id: ctx.traceId, span_id: ctx.spanId };
+}
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   const options = {

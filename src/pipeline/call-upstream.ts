@@ -7,6 +7,8 @@
 import type { Timeouts } from '../config/schema.js';
 import type { Cancellation } from '../http/cancellation.js';
 import { attemptEnd, attemptStart, firstToken, publish, type AttemptEvent } from '../observability/events.js';
+import { newSpanId } from '../observability/tracing/random-ids.js';
+import { formatTraceparent } from '../observability/tracing/trace-context.js';
 import type { ChatOutcome, EmbeddingsOutcome, UpstreamCall } from '../providers/provider.js';
 import type { Target } from '../routing/catalog.js';
 import type { RequestContext } from './context.js';
@@ -27,11 +29,15 @@ export async function callTarget(
   hooks: AttemptHooks,
 ): Promise<ChatOutcome | EmbeddingsOutcome> {
   ctx.attempts += 1;
+  // Each attempt is a span of its own (the upstream's parent), traced or not: its id is what the upstream
+  // logs against, and the tracing subscriber, for sampled requests, records the span under this id.
+  const spanId = newSpanId();
   const event: AttemptEvent = {
     ctx,
     provider: target.provider.name,
     model: target.model,
     attempt: ctx.attempts,
+    spanId,
   };
   publish(attemptStart, event);
   const startedAt = performance.now();
@@ -44,6 +50,13 @@ export async function callTarget(
     ctx.firstTokenAt = now;
     publish(firstToken, ctx);
   };
+  // Server-Timing `upstream` ends at the answer's first byte: its head (in-process adapters have none, so
+  // there it is the outcome opening).
+  let headAt: number | undefined;
+  const onResponseHeaders: AttemptHooks['onResponseHeaders'] = (status, headers) => {
+    headAt = performance.now();
+    hooks.onResponseHeaders?.(status, headers);
+  };
   const chat = ctx.chat;
   const body = chat !== undefined ? chat.body : ctx.embeddings!.body;
   // One object literal of a fixed shape (no spreads): this runs for every attempt.
@@ -55,20 +68,24 @@ export async function callTarget(
     cancel,
     timeouts,
     requestId: ctx.id,
+    traceparent: formatTraceparent(ctx.traceId, spanId, ctx.traceSampled),
+    tracestate: ctx.traceState,
     inboundFormat: ctx.format?.name ?? 'openai',
     inboundHeaders: ctx.req.headers,
     onFirstToken,
-    onResponseHeaders: hooks.onResponseHeaders,
+    onResponseHeaders,
   };
   try {
     const outcome =
       chat !== undefined
         ? await target.provider.chat(call as UpstreamCall<typeof chat.body>)
         : await target.provider.embeddings(call as UpstreamCall<NonNullable<typeof ctx.embeddings>['body']>);
+    if (!cancel.aborted) ctx.upstreamFirstByteAt = headAt ?? performance.now();
     publish(attemptEnd, event);
     return outcome;
   } catch (error) {
     event.error = error;
+    if (headAt !== undefined && !cancel.aborted) ctx.upstreamFirstByteAt = headAt;
     publish(attemptEnd, event);
     throw error;
   }

@@ -34,6 +34,10 @@ export class RequestContext {
   spanId = '';
   /** observe (tracing): whether this request's trace is sampled (recorded and exported). */
   traceSampled = false;
+  /** observe (tracing): the client's span id from its traceparent; '' when the trace starts here. */
+  parentSpanId = '';
+  /** observe (tracing): the client's tracestate, passed on upstream with the traceparent. */
+  traceState: string | undefined = undefined;
   /** authenticate */
   key: VirtualKey | undefined = undefined;
   /** authenticate: performance.now() when the key was resolved (Server-Timing `auth`, the auth span). */
@@ -67,6 +71,8 @@ export class RequestContext {
   outcome: ChatOutcome | EmbeddingsOutcome | undefined = undefined;
   upstreamStartedAt: number | undefined = undefined;
   firstTokenAt: number | undefined = undefined;
+  /** call-upstream: performance.now() when the answer's head arrived upstream (Server-Timing `upstream`). */
+  upstreamFirstByteAt: number | undefined = undefined;
   /** charge: the request's cost in USD as charged to its budgets (undefined without budgets). */
   costUsd: number | undefined = undefined;
   /** respond */

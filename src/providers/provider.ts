@@ -22,6 +22,13 @@ export interface UpstreamCall<Body> {
   cancel: Cancellation;
   timeouts: Timeouts;
   requestId: string;
+  /**
+   * W3C trace context for the upstream: `00-<trace id>-<this attempt's span id>-<flags>`, and the client's
+   * tracestate if it sent one. The shared HTTP layer (http/upstream-http.ts) sends them on every provider.
+   * The pipeline always sets traceparent; a caller outside it (an adapter's own test) may leave both out.
+   */
+  traceparent?: string | undefined;
+  tracestate?: string | undefined;
   /** The inbound wire format; an adapter speaking it natively may answer with `raw` outcomes. */
   inboundFormat: WireFormat;
   /**

@@ -46,7 +46,8 @@ export function subscribeLedger(
       cost_usd: cost,
       latency_ms: (ctx.endedAt ?? now) - ctx.startedAt,
       ttft_ms: ctx.firstTokenAt === undefined ? null : ctx.firstTokenAt - ctx.startedAt,
-      trace_id: null,
+      // Set by observe for every request (a client's trace or a new one): a trace id finds its row.
+      trace_id: ctx.traceId === '' ? null : ctx.traceId,
       error_kind: ctx.error?.kind ?? null,
       attempts: ctx.attempts,
     });

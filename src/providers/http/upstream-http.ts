@@ -56,7 +56,7 @@ export class UpstreamHttp {
       const response = await this.pool.request({
         path: this.basePath + request.path,
         method: request.method ?? 'POST',
-        headers: request.headers,
+        headers: withTraceContext(request.headers, call),
         body: request.body,
         signal: deadline,
         // Non-stream answers arrive whole after generation, so only total_ms (the deadline) bounds them.
@@ -105,6 +105,21 @@ export class UpstreamHttp {
   close(): Promise<void> {
     return this.pool.close();
   }
+}
+
+/**
+ * The request's headers plus W3C trace context, added here rather than by each adapter so every provider
+ * propagates it. A copy, not a push: an adapter may hand the same header list to several requests.
+ * Bedrock signs its headers, but SigV4 covers only the headers it lists as signed, so these extra ones
+ * leave the signature valid.
+ */
+function withTraceContext(headers: string[], call: UpstreamCall<unknown>): string[] {
+  const parent = call.traceparent;
+  if (parent === undefined) return headers;
+  const state = call.tracestate;
+  return state === undefined
+    ? headers.concat('traceparent', parent)
+    : headers.concat('traceparent', parent, 'tracestate', state);
 }
 
 /** Parses an upstream's JSON answer; a body that is not JSON is the provider's fault (502). */
