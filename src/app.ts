@@ -17,7 +17,7 @@ import type { ChatFormat } from './formats/chat-format.js';
 import { openAIChatFormat } from './formats/openai-chat/format.js';
 import { openAIErrorBody } from './formats/openai-error.js';
 import { subscribeAccessLog } from './observability/access-log.js';
-import { createLogger, flushLogsSync } from './observability/logger.js';
+import { createLogger, flushLogsSync, requestIds } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
 import { serveMetrics } from './observability/metrics-endpoint.js';
 import { startTracing } from './observability/tracing/index.js';
@@ -239,7 +239,7 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
     }
     run(ctx).catch((error: unknown) => {
       // handle-errors catches everything a stage throws; reaching here is a bug in the stages themselves.
-      logger.error({ err: error, request_id: ctx.id }, 'pipeline failed');
+      logger.error({ err: error, ...requestIds(ctx) }, 'pipeline failed');
       if (!res.headersSent)
         sendJson(
           res,

@@ -26,6 +26,7 @@ import type { BudgetSpec, BudgetStore } from '../spend/budgets/budget-store.js';
 import { SoftThresholds, type SoftBudget } from '../spend/budgets/soft-threshold.js';
 import type { PriceBook } from '../spend/price-book.js';
 import { admissionDecision, publish } from '../observability/events.js';
+import { requestIds } from '../observability/logger.js';
 import type { RequestContext, Stage } from './context.js';
 import { endUserOf } from './end-user.js';
 import { requestTokens } from './request-tokens.js';
@@ -104,7 +105,9 @@ export function charge(
       // Off the answer's path; a failure leaves the reservation charged until the period ends.
       const settled = hold.settle(actual);
       const watched = specs.filter((s): s is SoftBudget => s.softUsd !== undefined);
-      (watched.length === 0 ? settled : settled.then(() => soft.check(watched))).catch(() => {});
+      (watched.length === 0 ? settled : settled.then(() => soft.check(watched, requestIds(ctx)))).catch(
+        () => {},
+      );
     }
   };
 }

@@ -24,8 +24,15 @@ export class SoftThresholds {
     private readonly webhookUrl: string | undefined,
   ) {}
 
-  /** After a settlement: announces every budget of `specs` that has now passed its threshold. */
-  async check(specs: readonly SoftBudget[], now = Date.now()): Promise<void> {
+  /**
+   * After a settlement: announces every budget of `specs` that has now passed its threshold. `ids` (the
+   * request's request_id, trace_id and span_id) go on the log line: the request that crossed it.
+   */
+  async check(
+    specs: readonly SoftBudget[],
+    ids: Record<string, string> = {},
+    now = Date.now(),
+  ): Promise<void> {
     for (const spec of specs) {
       const id = `${spec.subject}\u0000${periodAt(spec.period, now).id}`;
       if (this.announced.has(id)) continue;
@@ -42,7 +49,7 @@ export class SoftThresholds {
         resets_at: Number.isFinite(state.resetsAt) ? new Date(state.resetsAt).toISOString() : null,
         at: new Date(now).toISOString(),
       };
-      this.logger.warn(event, `budget of ${spec.subject} passed its soft threshold`);
+      this.logger.warn({ ...ids, ...event }, `budget of ${spec.subject} passed its soft threshold`);
       if (this.webhookUrl !== undefined) this.post(event);
     }
   }
