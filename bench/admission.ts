@@ -9,65 +9,21 @@
  *      interactive p99 grows in the burst (target: at most 1.2×) and what happens to the batch requests.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { startSimulator, type SimulatorHandle } from '../src/simulator/server.js';
 import { percentile, saturation } from './load.js';
-import type { Service, ServiceOptions } from './processes.js';
+import { startSluice, type PhaseContext } from './phase.js';
+import type { Service } from './processes.js';
 
-export interface AdmissionBenchContext {
-  quick: boolean;
-  /** Seconds per throughput round. */
-  seconds: number;
-  rounds: number;
-  /** The fast simulator (no delays) the throughput phases use. */
-  fastUrl: string;
-  /** Where configs and logs go. */
-  dir: string;
-  /** The core of the proxy under test, when pinned. */
-  proxyCore: number;
-  /** bench/run.ts's start(): pins, and stops every service at the end of the run. */
-  start(
-    name: string,
-    script: string,
-    args: string[],
-    pattern: RegExp,
-    options?: ServiceOptions,
-  ): Promise<Service>;
-}
+export type AdmissionBenchContext = PhaseContext;
 
-const sluiceLine = /sluice listening on (http:\/\/\S+)/;
 const redisUrl = 'redis://127.0.0.1:6379/0';
 const benchKey = 'sk-bench-key-000000';
 
 // Sluice from the bench's own build (dist/, or the dist-* of a parallel build) rather than through
 // bin/sluice.js, which always loads dist/: with the Node flags of the bin's shebang, so it runs as users
 // run it.
-const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
-const sluiceBin = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
-const nodeFlags = (/^#!.*\bnode\b(.*)$/m.exec(readFileSync(sluiceBin, 'utf8'))?.[1] ?? '')
-  .split(/\s+/)
-  .filter((flag) => flag.startsWith('--'));
-
-async function startSluice(
-  ctx: AdmissionBenchContext,
-  name: string,
-  file: string,
-  yaml: string,
-): Promise<Service> {
-  const configPath = join(ctx.dir, `${file}.yaml`);
-  await writeFile(configPath, yaml);
-  // startService runs `node <script> <args>`, so Node's own flags take the script's place.
-  const [first, ...rest] = [...nodeFlags, cli, 'serve', '--config', configPath, '--port', '0'];
-  return ctx.start(name, first as string, rest, sluiceLine, {
-    core: ctx.proxyCore,
-    logFile: join(ctx.dir, `${file}.log`),
-  });
-}
 
 function round(value: number, digits = 2): number {
   const f = 10 ** digits;

@@ -8,40 +8,15 @@
  *      span ids (pooled random bytes, against randomBytes per id) and the upstream traceparent.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newSpanId, newTraceId } from '../src/observability/tracing/random-ids.js';
 import { formatTraceparent } from '../src/observability/tracing/trace-context.js';
 import { createSampler } from '../src/observability/tracing/sampler.js';
 import { fixedRate, saturation } from './load.js';
-import { cpuMs, type Service, type ServiceOptions } from './processes.js';
+import { startSluice, type PhaseContext } from './phase.js';
+import { cpuMs, type Service } from './processes.js';
 
-export interface ObservabilityBenchContext {
-  quick: boolean;
-  /** Seconds per throughput round (the phase uses at most 5). */
-  seconds: number;
-  rounds: number;
-  /** The fast simulator (no delays). */
-  fastUrl: string;
-  dir: string;
-  proxyCore: number;
-  start(
-    name: string,
-    script: string,
-    args: string[],
-    pattern: RegExp,
-    options?: ServiceOptions,
-  ): Promise<Service>;
-}
-
-const sluiceLine = /sluice listening on (http:\/\/\S+)/;
-const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
-const sluiceBin = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
-const nodeFlags = (/^#!.*\bnode\b(.*)$/m.exec(readFileSync(sluiceBin, 'utf8'))?.[1] ?? '')
-  .split(/\s+/)
-  .filter((flag) => flag.startsWith('--'));
+export type ObservabilityBenchContext = PhaseContext;
 
 const modes = ['off', 'traced_100', 'traced_1'] as const;
 type Mode = (typeof modes)[number];
@@ -113,13 +88,8 @@ function envFor(mode: Mode, sink: Sink): Record<string, string> {
   };
 }
 
-async function startSluice(ctx: ObservabilityBenchContext, mode: Mode, sink: Sink): Promise<Service> {
-  const configPath = join(ctx.dir, `observability-${mode}.yaml`);
-  await writeFile(configPath, yaml(ctx.fastUrl));
-  const [first, ...rest] = [...nodeFlags, cli, 'serve', '--config', configPath, '--port', '0'];
-  return ctx.start(`sluice (tracing ${mode})`, first as string, rest, sluiceLine, {
-    core: ctx.proxyCore,
-    logFile: join(ctx.dir, `observability-${mode}.log`),
+function startTraced(ctx: ObservabilityBenchContext, mode: Mode, sink: Sink): Promise<Service> {
+  return startSluice(ctx, `sluice (tracing ${mode})`, `observability-${mode}`, yaml(ctx.fastUrl), {
     env: envFor(mode, sink),
   });
 }
@@ -187,7 +157,7 @@ export async function runObservability(ctx: ObservabilityBenchContext): Promise<
   const sink = await startSink(ctx);
   const services = {} as Record<Mode, Service>;
   try {
-    for (const mode of modes) services[mode] = await startSluice(ctx, mode, sink);
+    for (const mode of modes) services[mode] = await startTraced(ctx, mode, sink);
     const rounds = { off: [], traced_100: [], traced_1: [] } as Record<Mode, number[]>;
     const errors = { off: 0, traced_100: 0, traced_1: 0 } as Record<Mode, number>;
     const exported = {} as ObservabilityResult['exported'];

@@ -4,6 +4,7 @@
  * A program (sql-accounts.ts) runs statement by statement on one client; a write inside BEGIN … COMMIT.
  */
 import pg from 'pg';
+import { pgTransaction } from '../ledger/pg-transaction.js';
 import { numberPlaceholders } from '../ledger/queries.js';
 import { SqlAccountStore, type Program, type Row, type SqlRunner } from './sql-accounts.js';
 
@@ -28,22 +29,8 @@ class PostgresRunner implements SqlRunner {
     }
   }
 
-  async write<T>(program: Program<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await drive(client, program);
-      await client.query('COMMIT');
-      client.release();
-      return result;
-    } catch (error) {
-      // A connection that failed mid-transaction is not given back in an unknown state.
-      await client.query('ROLLBACK').then(
-        () => client.release(),
-        () => client.release(true),
-      );
-      throw error;
-    }
+  write<T>(program: Program<T>): Promise<T> {
+    return pgTransaction(this.pool, (client) => drive(client, program));
   }
 
   async close(): Promise<void> {

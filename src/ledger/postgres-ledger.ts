@@ -20,6 +20,7 @@ import type {
   SpendQuery,
   SpendResult,
 } from './ledger.js';
+import { pgTransaction } from './pg-transaction.js';
 import { migrationRecord, migrationsTable, pendingMigrations } from './migrations.js';
 import { numberPlaceholders, requestPage, requestsSql, spendGroups, spendSql } from './queries.js';
 import { columns, entryFromDatabase, entryValues, normalizeRow } from './rows.js';
@@ -124,22 +125,8 @@ export class PostgresLedger implements LedgerStore {
     if (!this.pool.ended) await this.pool.end();
   }
 
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      client.release();
-      return result;
-    } catch (error) {
-      // A connection that failed mid-transaction is not given back to the pool in an unknown state.
-      await client.query('ROLLBACK').then(
-        () => client.release(),
-        () => client.release(true),
-      );
-      throw error;
-    }
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return pgTransaction(this.pool, work);
   }
 }
 
