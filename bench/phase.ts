@@ -37,7 +37,10 @@ const nodeFlags = (/^#!.*\bnode\b(.*)$/m.exec(readFileSync(sluiceBin, 'utf8'))?.
   .split(/\s+/)
   .filter((flag) => flag.startsWith('--'));
 
-/** Writes `<file>.yaml` in the phase's folder and serves it; the log goes to `<file>.log`. */
+/**
+ * Writes `<file>.yaml` in the phase's folder and serves it; the log goes to `<file>.log`. A config that
+ * names no database gets a fresh embedded one of its own there (not ./data, which earlier runs grew).
+ */
 export async function startSluice(
   ctx: PhaseContext,
   name: string,
@@ -46,7 +49,10 @@ export async function startSluice(
   options: ServiceOptions = {},
 ): Promise<Service> {
   const configPath = join(ctx.dir, `${file}.yaml`);
-  await writeFile(configPath, yaml);
+  const database = /^database:/m.test(yaml)
+    ? ''
+    : `database: { url: embedded, path: "${join(ctx.dir, `data-${file}`)}" }\n`;
+  await writeFile(configPath, database + yaml);
   // startService runs `node <script> <args>`, so Node's own flags take the script's place.
   const [first, ...rest] = [...nodeFlags, cli, 'serve', '--config', configPath, '--port', '0'];
   return ctx.start(name, first as string, rest, sluiceLine, {

@@ -82,8 +82,14 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-function configYaml(fast: string, streaming: string, slow: string, anthropic: string): string {
+/**
+ * `data`: the gateway's own fresh data directory (ledger), in the run's temporary folder. Without it the
+ * embedded ledger would be ./data of the working directory, shared by every gateway of the run and grown
+ * by every earlier run: a database of millions of rows measures that history, not the gateway.
+ */
+function configYaml(fast: string, streaming: string, slow: string, anthropic: string, data: string): string {
   return [
+    `database: { url: embedded, path: "${data}" }`,
     'providers:',
     `  - { name: anthropic, kind: anthropic, base_url: "${anthropic}", api_key: sk-upstream }`,
     // Three upstream accounts on the same simulator, for the routing phase.
@@ -201,7 +207,10 @@ async function main(): Promise<void> {
   });
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
   const configPath = join(dir, 'bench.yaml');
-  await writeFile(configPath, configYaml(fast.url, streaming.url, slow.url, anthropic.url));
+  await writeFile(
+    configPath,
+    configYaml(fast.url, streaming.url, slow.url, anthropic.url, join(dir, 'data-sluice')),
+  );
   const sluice = await start(
     'sluice',
     sluiceBin,
@@ -217,7 +226,7 @@ async function main(): Promise<void> {
   const quietConfigPath = join(dir, 'bench-quiet.yaml');
   await writeFile(
     quietConfigPath,
-    `logging: { access_log: false }\n${configYaml(fast.url, streaming.url, slow.url, anthropic.url)}`,
+    `logging: { access_log: false }\n${configYaml(fast.url, streaming.url, slow.url, anthropic.url, join(dir, 'data-quiet'))}`,
   );
   const quiet = await start(
     'sluice (no access log)',
