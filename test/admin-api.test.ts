@@ -180,8 +180,9 @@ describe('admin API: keys and teams on two replicas', () => {
       key: 'sk-beta-app-secret-0001',
     });
     assert.equal(key.status, 201, key.text);
-    // A secret the admin chose is not echoed back.
+    // A secret the admin chose is not echoed back, and its hint shows only its last four characters.
     assert.equal(key.json['key'], undefined);
+    assert.equal(key.json['key_hint'], 'sk-…0001');
     // The worst case of one request (5 output tokens) is $0.005: more than the team's $0.004.
     assert.equal(await chat(a, 'sk-beta-app-secret-0001'), 429);
     await eventually(async () => (await chat(b, 'sk-beta-app-secret-0001')) === 429, 'the team on replica b');

@@ -32,11 +32,15 @@ const patchKeySchema = z
   })
   .strict();
 
-/** Recognisable, never usable: the prefix and the last four characters of a long secret. */
+/**
+ * Recognisable, never usable: the last four characters of a long secret, after its well-known prefix
+ * (`sk-sluice-` of generated keys, else `sk-`). Nothing else of a secret an admin chose is shown: its
+ * first characters may be much of what makes it secret.
+ */
 export function hintOf(secret: string): string {
   if (secret.length < 16) return '…';
-  const dash = secret.lastIndexOf('-', 12);
-  return `${dash > 0 ? secret.slice(0, dash + 1) : ''}…${secret.slice(-4)}`;
+  const prefix = secret.startsWith('sk-sluice-') ? 'sk-sluice-' : secret.startsWith('sk-') ? 'sk-' : '';
+  return `${prefix}…${secret.slice(-4)}`;
 }
 
 function iso(ms: number | undefined): string | null {
