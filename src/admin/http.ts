@@ -6,6 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
+import { AccountConflict } from '../accounts/account-store.js';
 import { digestOf } from '../auth/virtual-keys.js';
 
 /** Admin bodies are a key or a team: a few hundred bytes. Anything near this is not one. */
@@ -130,4 +131,15 @@ export function checkName(value: string | undefined, param: string): void {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(value))
     throw new AdminError(400, 'invalid_request', `${param}: control characters are not allowed`, param);
+}
+
+/** A time of the account store (epoch ms) as the API shows it: ISO 8601, or null when unset. */
+export function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+/** A store rule broken (name taken, team in use...) is the API's 409 with the store's code. */
+export function conflict(error: unknown): never {
+  if (error instanceof AccountConflict) throw new AdminError(409, error.code, error.message);
+  throw error;
 }

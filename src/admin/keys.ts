@@ -13,10 +13,10 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { AccountConflict, type KeyRecord, type KeySettings } from '../accounts/account-store.js';
+import type { KeyRecord, KeySettings } from '../accounts/account-store.js';
 import { digestOf, type VirtualKey } from '../auth/virtual-keys.js';
 import { budgetSchema, keySchema, limitsSchema, prioritySchema } from '../config/schema.js';
-import { AdminError, checkName, methodNotAllowed, parseBody, readJson, send } from './http.js';
+import { AdminError, checkName, conflict, iso, methodNotAllowed, parseBody, readJson, send } from './http.js';
 import type { AdminContext } from './router.js';
 
 const createKeySchema = keySchema.partial({ key: true });
@@ -41,10 +41,6 @@ export function hintOf(secret: string): string {
   if (secret.length < 16) return '…';
   const prefix = secret.startsWith('sk-sluice-') ? 'sk-sluice-' : secret.startsWith('sk-') ? 'sk-' : '';
   return `${prefix}…${secret.slice(-4)}`;
-}
-
-function iso(ms: number | undefined): string | null {
-  return ms === undefined ? null : new Date(ms).toISOString();
 }
 
 function settingsView(s: KeySettings): Record<string, unknown> {
@@ -89,11 +85,6 @@ function configView(key: VirtualKey): Record<string, unknown> {
     updated_at: null,
     revoked_at: null,
   };
-}
-
-function conflict(error: unknown): never {
-  if (error instanceof AccountConflict) throw new AdminError(409, error.code, error.message);
-  throw error;
 }
 
 /** Rules the schema cannot know: models must exist, and a team too once any team is defined. */

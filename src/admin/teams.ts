@@ -6,17 +6,15 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { AccountConflict, type TeamRecord } from '../accounts/account-store.js';
+import type { TeamRecord } from '../accounts/account-store.js';
 import type { Team } from '../auth/directory.js';
 import { budgetSchema, limitsSchema, teamSchema } from '../config/schema.js';
-import { AdminError, checkName, methodNotAllowed, parseBody, readJson, send } from './http.js';
+import { AdminError, checkName, conflict, iso, methodNotAllowed, parseBody, readJson, send } from './http.js';
 import type { AdminContext } from './router.js';
 
 const patchTeamSchema = z
   .object({ limits: limitsSchema.nullable().optional(), budget: budgetSchema.nullable().optional() })
   .strict();
-
-const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
 function recordView(record: TeamRecord): Record<string, unknown> {
   return {
@@ -40,11 +38,6 @@ function configView(team: Team): Record<string, unknown> {
     updated_at: null,
     deleted_at: null,
   };
-}
-
-function conflict(error: unknown): never {
-  if (error instanceof AccountConflict) throw new AdminError(409, error.code, error.message);
-  throw error;
 }
 
 export async function handleTeams(
