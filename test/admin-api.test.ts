@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startSimulator, type SimulatorHandle } from '../src/simulator/server.js';
+import { randomUUID } from 'node:crypto';
 import { mutate, pick, rng } from './helpers/fuzz.js';
+import { deleteKeysWithPrefix, redisUrl, skipWithoutRedis } from './helpers/redis.js';
 import { startGateway, upstream, type TestGateway } from './helpers/gateway.js';
 
 const adminKey = 'sk-admin-accounts-test-01';
@@ -426,6 +428,51 @@ describe('admin API: keys and teams on two replicas', () => {
       }
     } finally {
       await gw.close();
+    }
+  });
+});
+
+describe('admin API on the Redis backend', { skip: skipWithoutRedis }, () => {
+  test('a limit and a budget given through the API hold on two replicas sharing Redis', async () => {
+    const sim = await startSimulator({ port: 0, outputTokens: 5 });
+    const data = mkdtempSync(join(tmpdir(), 'sluice-admin-redis-'));
+    const prefix = `{sluice-admin-test-${randomUUID().slice(0, 8)}}:`;
+    const config = {
+      server: { admin_key: adminKey },
+      database: { url: 'embedded', path: data, sync_interval_ms: 100 },
+      state: { backend: 'redis', redis_url: redisUrl, key_prefix: prefix },
+      providers: [upstream('sim', sim.url)],
+      models: [{ name: 'm', targets: [{ provider: 'sim', model: 'gpt-4o-mini' }], price }],
+    };
+    const a = await startGateway(config);
+    const b = await startGateway(config);
+    try {
+      const limited = await call(a, 'POST', '/admin/keys', { name: 'limited', limits: { rpm: 3 } });
+      assert.equal(limited.status, 201, limited.text);
+      const secret = limited.json['key'] as string;
+      await eventually(async () => (await chat(b, secret)) === 200, 'the key on replica b');
+      // rpm 3 is shared through Redis: one request taken on b, two more anywhere, then 429 on both.
+      assert.equal(await chat(a, secret), 200);
+      assert.equal(await chat(b, secret), 200);
+      assert.equal(await chat(a, secret), 429);
+      assert.equal(await chat(b, secret), 429);
+
+      // Two requests' worth ($0.005 each at most): the third is refused, wherever it arrives.
+      const budgeted = await call(b, 'POST', '/admin/keys', {
+        name: 'budgeted',
+        budget: { usd: 0.01, period: 'total' },
+      });
+      const money = budgeted.json['key'] as string;
+      await eventually(async () => (await chat(a, money)) === 200, 'the budgeted key on replica a');
+      assert.equal(await chat(b, money), 200);
+      const third = await Promise.all([chat(a, money), chat(b, money)]);
+      assert.deepEqual(third, [429, 429]);
+    } finally {
+      await a.close();
+      await b.close();
+      await sim.close();
+      rmSync(data, { recursive: true, force: true });
+      await deleteKeysWithPrefix(prefix);
     }
   });
 });
