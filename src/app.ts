@@ -2,7 +2,6 @@
  * Builds the gateway from a validated config: providers, the model catalog, virtual keys, the stage
  * pipeline of each route, and the observability subscribers. `handle` is the node:http request listener.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DestinationStream, Logger } from 'pino';
 import { AccountSync } from './accounts/account-sync.js';
@@ -49,6 +48,7 @@ import { Router } from './routing/router.js';
 import type { CooldownStore } from './state/cooldowns.js';
 import { MemoryCooldownStore } from './state/memory-cooldowns.js';
 import { listModels } from './http/models-endpoint.js';
+import { newRequestId } from './http/request-id.js';
 
 export interface GatewayOptions {
   /** Where logs go (default stdout). Tests pass a sink. */
@@ -222,7 +222,7 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
     req: IncomingMessage,
     res: ServerResponse,
   ): void {
-    const ctx = new RequestContext(owner, randomUUID(), route, format, req, res, performance.now());
+    const ctx = new RequestContext(owner, newRequestId(), route, format, req, res, performance.now());
     inFlight++;
     res.once('close', () => {
       inFlight--;
