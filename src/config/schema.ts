@@ -4,6 +4,7 @@
  * provider, a key's models) are checked in cross-references.ts.
  */
 import { z } from 'zod';
+import { hashTagPattern } from '../state/hash-tag.js';
 
 export const providerKinds = [
   'openai',
@@ -352,7 +353,7 @@ export const configSchema = z
           ),
         key_prefix: z
           .string()
-          .regex(/^[^{]*\{[^}]+\}/, 'must contain a Redis Cluster hash tag, e.g. {sluice}:')
+          .regex(hashTagPattern, 'must contain a Redis Cluster hash tag, e.g. {sluice}:')
           .default('{sluice}:')
           .describe(
             'Prefix of every Redis key Sluice writes; its {hash tag} keeps them in one cluster slot.',

@@ -33,6 +33,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis, Result } from 'ioredis';
+import { requireHashTag } from '../../state/hash-tag.js';
 import { closeStateClient, createStateClient, openStarted } from '../../state/redis-client.js';
 import {
   checkSpecs,
@@ -179,10 +180,7 @@ export class LeasedBudgetStore implements BudgetStore {
   private closed = false;
 
   constructor(options: LeasedBudgetOptions) {
-    if (!/^[^{]*\{[^}]+\}/.test(options.prefix)) {
-      throw new RangeError(`redis budget prefix needs a hash tag, e.g. {sluice}:, got ${options.prefix}`);
-    }
-    this.prefix = options.prefix;
+    this.prefix = requireHashTag(options.prefix, 'redis budget');
     this.client = createStateClient(options.url, {
       commandTimeoutMs: options.commandTimeoutMs,
     });

@@ -12,6 +12,7 @@
  * charged until the period ends: the safe side.
  */
 import type { Redis, Result } from 'ioredis';
+import { requireHashTag } from '../../state/hash-tag.js';
 import { closeStateClient, createStateClient, openStarted } from '../../state/redis-client.js';
 import {
   checkSpecs,
@@ -82,10 +83,7 @@ export class RedisBudgetStore implements BudgetStore {
   private closed = false;
 
   constructor(options: RedisBudgetOptions) {
-    if (!/^[^{]*\{[^}]+\}/.test(options.prefix)) {
-      throw new RangeError(`redis budget prefix needs a hash tag, e.g. {sluice}:, got ${options.prefix}`);
-    }
-    this.prefix = options.prefix;
+    this.prefix = requireHashTag(options.prefix, 'redis budget');
     this.client = createStateClient(options.url, {
       commandTimeoutMs: options.commandTimeoutMs,
     });
