@@ -164,7 +164,10 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
     parts.ledger === undefined ? () => {} : subscribeLedger(owner, parts.ledger.writer, prices, logger);
   const adminKey = config.server.admin_key;
   // With the admin API, keys and teams change while the gateway runs: the stages read them from here.
-  const directory = new Directory(config, parts.accounts !== undefined);
+  // The admin API can give any key limits or a budget later: the stages are then always in place (a
+  // request without limits or budget passes them with one lookup).
+  const managed = parts.accounts !== undefined;
+  const directory = new Directory(config, managed);
   const sync =
     parts.accounts === undefined
       ? undefined
@@ -187,9 +190,6 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
           logger,
         });
   if (parts.budgets !== undefined) registerBudgetGauges(metrics.registry, directory, parts.budgets);
-  // The admin API can give any key limits or a budget later: the stages are then always in place (a
-  // request without limits or budget passes them with one lookup).
-  const managed = parts.accounts !== undefined;
 
   const stages = [
     observe,
