@@ -25,3 +25,13 @@ test('the low 56 bits of trace ids (what samplers read) are spread evenly', () =
   // Half are expected below the midpoint; 5 standard deviations is about ±1.8%.
   assert.ok(Math.abs(below / n - 0.5) < 0.018, String(below / n));
 });
+
+test('trace ids start with the time in ms, so ids made later sort after earlier ones', () => {
+  const now = Date.UTC(2026, 11, 2, 6, 0, 0, 123);
+  const id = newTraceId(now);
+  assert.equal(parseInt(id.slice(0, 12), 16), now);
+  assert.ok(newTraceId(now + 1) > id);
+  // Within one millisecond the random tail keeps ids distinct.
+  assert.notEqual(newTraceId(now), id);
+  assert.match(newTraceId(0), /^0{12}[0-9a-f]{20}$/);
+});

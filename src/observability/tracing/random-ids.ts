@@ -10,8 +10,14 @@
  * 8 KB text, so a pool's text lives as long as an id cut from it: a few of them at most, as ids live
  * only as long as their request and the log and ledger batches that carry them.
  *
- * The bytes come from the CSPRNG: W3C Trace Context level 2 asks for random trace ids (samplers read
- * their low 56 bits as the randomness, sampler.ts), and ids must not be guessable across tenants.
+ * The bytes come from the CSPRNG, and ids must not be guessable across tenants.
+ *
+ * A trace id the gateway starts is time-ordered, like a UUIDv7 or an AWS X-Ray id: 12 hex digits of
+ * epoch milliseconds, then 80 random bits. The ledger indexes rows by trace id, and a random id put each
+ * insert on a random page of that index: each 500-row batch then dirtied some 500 index pages, all
+ * rewritten to the WAL at commit, and an embedded ledger row cost 36–51 µs to insert against 16 µs with
+ * time-ordered ids (100,000 rows). W3C Trace Context level 2 asks only the rightmost 7 bytes to be random
+ * (the randomness samplers read, sampler.ts), and these 80 bits cover them.
  */
 import { randomFillSync } from 'node:crypto';
 
@@ -34,10 +40,17 @@ function hex(digits: number): string {
   return text.slice(start, offset);
 }
 
-/** 32 lowercase hex digits, never the all-zero id W3C reserves as invalid. */
-export function newTraceId(): string {
-  let id = hex(32);
-  while (id === invalidTraceId) id = hex(32);
+let stampMs = -1;
+let stamp = '';
+
+/** 32 lowercase hex digits: 12 of the time in ms, 20 random; never the all-zero id W3C reserves. */
+export function newTraceId(now = Date.now()): string {
+  if (now !== stampMs) {
+    stampMs = now;
+    stamp = Math.max(0, Math.trunc(now)).toString(16).padStart(12, '0').slice(-12);
+  }
+  let id = stamp + hex(20);
+  while (id === invalidTraceId) id = stamp + hex(20);
   return id;
 }
 
