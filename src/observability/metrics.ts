@@ -8,16 +8,15 @@
 import {
   Counter,
   Gauge,
-  Histogram,
   Registry,
   type CounterConfiguration,
-  type OpenMetricsContentType,
   type RegistryContentType,
 } from 'prom-client';
 import type { RequestContext } from '../pipeline/context.js';
 import type { LimiterHealth } from '../admission/limits/limiter.js';
 import type { Target } from '../routing/catalog.js';
 import type { PriceBook } from '../spend/price-book.js';
+import { TalliedHistogram } from './tallied-histogram.js';
 import {
   admissionDecision,
   attemptEnd,
@@ -108,8 +107,8 @@ function tallied(configuration: CounterConfiguration<string>): Children<Tally> {
 }
 
 /** Exemplars only for recorded traces: an exemplar naming a trace nobody kept is a dead link. */
-function exemplarOf(ctx: RequestContext): { trace_id: string } | undefined {
-  return ctx.traceSampled && ctx.traceId !== '' ? { trace_id: ctx.traceId } : undefined;
+function hasExemplar(ctx: RequestContext): boolean {
+  return ctx.traceSampled && ctx.traceId !== '';
 }
 
 const breakerValue = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -124,11 +123,9 @@ export function createMetrics(
   state?: LimiterHealth,
   prices?: PriceBook,
 ): GatewayMetrics {
-  // Exemplar metrics can only be made on an OpenMetrics registry; it is switched to the Prometheus format
-  // once they are, and back only while an OpenMetrics scrape renders (render below).
+  // The Prometheus format, switched to OpenMetrics only while an OpenMetrics scrape renders (render below).
   const registry = new Registry<RegistryContentType>();
-  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-  const registers = [registry as Registry<OpenMetricsContentType>];
+  const registers = [registry];
   // Read at scrape time from the targets themselves: nothing on the request path.
   new Gauge({
     name: 'sluice_breaker_state',
@@ -220,7 +217,7 @@ export function createMetrics(
     labelNames: ['stage', 'outcome', 'reason'],
     registers,
   });
-  const queueWait = new Histogram({
+  const queueWait = new TalliedHistogram({
     name: 'sluice_admission_queue_wait_seconds',
     help: "Time a request waited for a target's concurrency slot (0 when one was free).",
     labelNames: ['priority'],
@@ -239,30 +236,28 @@ export function createMetrics(
     labelNames: ['route', 'model', 'provider', 'target', 'team', 'status'],
     registers,
   });
-  const duration = new Histogram<string>({
+  const duration = new TalliedHistogram({
     name: 'sluice_request_duration_seconds',
     help: 'Time from request arrival to the last byte of the answer.',
     labelNames: ['route', 'model', 'provider', 'target', 'team'],
     buckets: latencyBuckets,
     registers,
-    enableExemplars: true,
   });
-  const ttft = new Histogram<string>({
+  const ttft = new TalliedHistogram({
     name: 'sluice_time_to_first_token_seconds',
     help: 'Time from request arrival to the first token from the upstream (non-stream: the whole answer).',
     labelNames: ['route', 'model', 'provider', 'target'],
     buckets: ttftBuckets,
     registers,
-    enableExemplars: true,
   });
-  const tpot = new Histogram({
+  const tpot = new TalliedHistogram({
     name: 'sluice_time_per_output_token_seconds',
     help: 'Streamed answers: (last byte - first token) / (output tokens - 1).',
     labelNames: ['model', 'provider', 'target'],
     buckets: tpotBuckets,
     registers,
   });
-  const tokensPerSecond = new Histogram({
+  const tokensPerSecond = new TalliedHistogram({
     name: 'sluice_output_tokens_per_second',
     help: "Output tokens per second of answers from one attempt, from the attempt's start to the last byte.",
     labelNames: ['model', 'provider', 'target'],
@@ -303,13 +298,11 @@ export function createMetrics(
     labelNames: ['provider', 'outcome'],
     registers,
   });
-  // Every metric is made: from here on the registry renders the Prometheus format unless asked otherwise.
-  registry.setContentType(Registry.PROMETHEUS_CONTENT_TYPE);
 
   // One bundle of bound children per label set, so a request:end event does one lookup per label set.
   const requestSeries = new Children((labels) => ({
     labels,
-    duration: duration.labels(labels),
+    duration: duration.seriesOf(labels),
     byStatus: new Map<number, Tally>(),
   }));
   const spendSeries = new Children((l) => {
@@ -322,14 +315,14 @@ export function createMetrics(
     };
   });
   const speedSeries = new Children((l) => ({
-    tpot: tpot.labels(l),
-    tokensPerSecond: tokensPerSecond.labels(l),
+    tpot: tpot.seriesOf(l),
+    tokensPerSecond: tokensPerSecond.seriesOf(l),
   }));
   const ttftSeries = new Children((labels) => ({
     labels,
-    ttft: ttft.labels(labels),
+    ttft: ttft.seriesOf(labels),
   }));
-  const queueWaitBy = new Children((l) => queueWait.labels(l));
+  const queueWaitBy = new Children((l) => queueWait.seriesOf(l));
 
   const onStart = (message: unknown): void => {
     const ctx = message as RequestContext;
@@ -365,9 +358,8 @@ export function createMetrics(
     requested.value += 1;
     const endedAt = ctx.endedAt ?? performance.now();
     const seconds = (endedAt - ctx.startedAt) / 1000;
-    const exemplar = exemplarOf(ctx);
-    if (exemplar === undefined) series.duration.observe(seconds);
-    else duration.observe({ labels: series.labels, value: seconds, exemplarLabels: exemplar });
+    if (hasExemplar(ctx)) series.duration.observeWithTrace(seconds, ctx.traceId);
+    else series.duration.observe(seconds);
 
     const usage = ctx.usage;
     const usd =
@@ -418,9 +410,8 @@ export function createMetrics(
       target: targetId,
     }));
     const seconds = (ctx.firstTokenAt - ctx.startedAt) / 1000;
-    const exemplar = exemplarOf(ctx);
-    if (exemplar === undefined) series.ttft.observe(seconds);
-    else ttft.observe({ labels: series.labels, value: seconds, exemplarLabels: exemplar });
+    if (hasExemplar(ctx)) series.ttft.observeWithTrace(seconds, ctx.traceId);
+    else series.ttft.observe(seconds);
   };
   const onAttemptEnd = (message: unknown): void => {
     const event = message as AttemptEvent;
