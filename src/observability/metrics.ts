@@ -5,13 +5,7 @@
  * target is a configured target's id; team is a key's team; never a request id, a key or an end-user.
  * Names and their OpenTelemetry GenAI counterparts: docs/observability.md#metrics.
  */
-import {
-  Counter,
-  Gauge,
-  Registry,
-  type CounterConfiguration,
-  type RegistryContentType,
-} from 'prom-client';
+import { Counter, Gauge, Registry, type CounterConfiguration, type RegistryContentType } from 'prom-client';
 import type { RequestContext } from '../pipeline/context.js';
 import type { LimiterHealth } from '../admission/limits/limiter.js';
 import type { Target } from '../routing/catalog.js';
