@@ -2,7 +2,7 @@
  * Maps a failure of the HTTP transport (undici) to a GatewayError: timeouts are 504, refused or reset
  * connections 502. An abort carries its own reason (a deadline's GatewayError, or the client leaving).
  */
-import { errors as undiciErrors } from 'undici';
+import { errors as undiciErrors } from './undici-parts.js';
 import { GatewayError, isGatewayError } from '../../errors/gateway-error.js';
 
 export function transportError(error: unknown, abortReason: unknown, providerName: string): GatewayError {

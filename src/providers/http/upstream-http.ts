@@ -3,13 +3,13 @@
  * the attempt's deadline as the request signal, transport failures and error statuses mapped to
  * GatewayErrors. Provider adapters only build the request and translate the answer.
  */
-import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { UpstreamCall } from '../provider.js';
 import type { AttemptDeadline } from './attempt-deadline.js';
 import { transportError } from './transport-errors.js';
+import { Pool, requestOn } from './undici-parts.js';
 import { readOpenAIError, upstreamHttpError, type ErrorBodyReader } from './upstream-errors.js';
 
 // An upstream error body is read for its message only; a larger one is cut rather than buffered whole.
@@ -53,7 +53,7 @@ export class UpstreamHttp {
     deadline: AttemptDeadline,
   ): Promise<Dispatcher.ResponseData> {
     try {
-      const response = await this.pool.request({
+      const response = await requestOn(this.pool, {
         path: this.basePath + request.path,
         method: request.method ?? 'POST',
         headers: withTraceContext(request.headers, call),
