@@ -38,3 +38,25 @@ test('credentials, headers and request content are redacted wherever a log objec
 test('no redaction path is a wildcard (they would make the redactor walk every field of every line)', () => {
   for (const path of redactedPaths) assert.ok(!path.includes('*'), path);
 });
+
+test('the default destination (stdout, buffered) writes every line whole, text beyond ASCII included', async () => {
+  const { execFile } = await import('node:child_process');
+  const script = `
+    const { createLogger, flushLogsSync } = await import(${JSON.stringify(new URL('./logger.js', import.meta.url).href)});
+    const logger = createLogger('info');
+    for (let i = 0; i < 3000; i++) logger.info({ i, who: 'clé 鍵 🔑' }, 'line');
+    flushLogsSync(logger);
+  `;
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['--input-type=module', '-e', script], (error, out) =>
+      error ? reject(error) : resolve(out),
+    ),
+  );
+  const lines = stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 3000);
+  for (const [i, line] of lines.entries()) {
+    const parsed = JSON.parse(line) as { i: number; who: string; msg: string };
+    assert.equal(parsed.i, i);
+    assert.equal(parsed.who, 'clé 鍵 🔑');
+  }
+});

@@ -58,10 +58,28 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   // into a pipe whose reader is slow (a busy log shipper) would stall the event loop. Lines are written in
   // 4 KB batches off the loop; if the reader stops altogether, at most 16 MB wait and newer lines are
   // dropped rather than growing memory without bound. The gateway flushes every second and on shutdown.
-  return pino(
-    options,
-    destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096, maxLength: 16 * 1024 * 1024 }),
-  );
+  return pino(options, destination ?? bufferedStdout());
+}
+
+/**
+ * sonic-boom (pino's destination) in its buffer mode, fed each line as a Buffer. In its default text mode
+ * every write re-measures the UTF-8 length of the text it has buffered so far, which flattens that
+ * growing string anew per line: at a 4 KB batch, some kilobytes of garbage per line and, in the bench, a
+ * tenth of everything the gateway allocated. Buffer mode keeps the lengths as numbers; a line costs one
+ * copy into a pooled Buffer (2.3 µs a line less, measured over 200,000 access lines).
+ */
+function bufferedStdout(): DestinationStream {
+  const stream = pino.destination({
+    dest: 1,
+    sync: false,
+    minLength: 4096,
+    maxLength: 16 * 1024 * 1024,
+    contentMode: 'buffer',
+  });
+  // sonic-boom assigns write per instance, by mode; this one takes text (pino writes strings).
+  const writeBuffer = stream.write.bind(stream) as unknown as (data: Buffer) => boolean;
+  stream.write = (line: string | Buffer) => writeBuffer(typeof line === 'string' ? Buffer.from(line) : line);
+  return stream;
 }
 
 /** Writes out buffered lines now, synchronously: for shutdown and exit, when no later tick will come. */
