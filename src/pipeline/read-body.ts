@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from '../errors/gateway-error.js';
+import { DeadlineQueue } from '../http/deadline-queue.js';
 import type { Stage } from './context.js';
 
 function isJsonContentType(value: string | undefined): boolean {
@@ -19,17 +20,17 @@ function isJsonContentType(value: string | undefined): boolean {
 function collect(
   req: IncomingMessage,
   maxBytes: number,
-  timeoutMs: number,
+  slowBodies: DeadlineQueue<() => void>,
 ): Promise<Buffer | 'too-large' | 'too-slow'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     // A client that trickles its body must not hold a connection and a request slot forever.
-    const timer = setTimeout(() => {
+    const tooSlow = (): void => {
       cleanup();
       req.pause();
       resolve('too-slow');
-    }, timeoutMs);
+    };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > maxBytes) {
@@ -52,12 +53,13 @@ function collect(
       if (!req.complete) onError(new Error('aborted'));
     };
     const cleanup = (): void => {
-      clearTimeout(timer);
+      slowBodies.delete(tooSlow);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
       req.off('close', onClose);
     };
+    slowBodies.add(tooSlow);
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
@@ -72,6 +74,8 @@ function tooLarge(res: ServerResponse, maxBytes: number): GatewayError {
 }
 
 export function readBody(maxBytes: number, timeoutMs: number): Stage {
+  // One watch for every body being read rather than a timer each (http/deadline-queue.ts).
+  const slowBodies = new DeadlineQueue<() => void>(timeoutMs, (tooSlow) => tooSlow());
   return async (ctx, next) => {
     const req = ctx.req;
     const contentType = req.headers['content-type'];
@@ -83,7 +87,7 @@ export function readBody(maxBytes: number, timeoutMs: number): Stage {
     }
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(ctx.res, maxBytes);
-    const body = await collect(req, maxBytes, timeoutMs);
+    const body = await collect(req, maxBytes, slowBodies);
     if (body === 'too-large') throw tooLarge(ctx.res, maxBytes);
     if (body === 'too-slow') {
       ctx.res.shouldKeepAlive = false;

@@ -89,7 +89,7 @@ export class UpstreamHttp {
   /** Reads a whole answer body and releases the deadline either way. */
   async readBody(response: Dispatcher.ResponseData, deadline: AttemptDeadline): Promise<Buffer> {
     try {
-      return Buffer.from(await response.body.arrayBuffer());
+      return await readWhole(response.body);
     } catch (error) {
       throw transportError(error, deadline.reason, this.config.name);
     } finally {
@@ -131,6 +131,28 @@ export function parseJsonBody(body: Buffer, provider: string): unknown {
       cause: error,
     });
   }
+}
+
+/**
+ * The whole body, by its 'data' events: an answer usually arrives as one chunk, which is then the result
+ * as is. undici's body.arrayBuffer() copies every answer into a fresh ArrayBuffer through its consume
+ * machinery, which measured about 12 µs a request more in the bench's profile.
+ */
+function readWhole(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+    });
+    body.once('end', () =>
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)),
+    );
+    body.once('error', reject);
+    // Destroyed without an error (undici does so on an abort without a reason): the answer is incomplete.
+    body.once('close', () => reject(new Error('the answer body closed before its end')));
+  });
 }
 
 async function readCapped(response: Dispatcher.ResponseData, limit: number): Promise<Buffer> {
