@@ -146,12 +146,17 @@ function readWhole(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
       chunks.push(chunk);
       size += chunk.length;
     });
-    body.once('end', () =>
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)),
-    );
+    let ended = false;
+    body.once('end', () => {
+      ended = true;
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    });
     body.once('error', reject);
     // Destroyed without an error (undici does so on an abort without a reason): the answer is incomplete.
-    body.once('close', () => reject(new Error('the answer body closed before its end')));
+    // 'close' follows every 'end' too, so the Error (and its stack) is made only when it means something.
+    body.once('close', () => {
+      if (!ended) reject(new Error('the answer body closed before its end'));
+    });
   });
 }
 
