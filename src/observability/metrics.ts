@@ -50,20 +50,53 @@ export interface GatewayMetrics {
  * by the config), so each one's bound child is looked up once and kept.
  */
 class Children<T> {
-  private readonly cache = new Map<string, T>();
+  /** Nested by key part, one level per part: a call site always passes the same number of parts. */
+  private readonly root = new Map<string, unknown>();
   private readonly make: (labels: Record<string, string>) => T;
   constructor(make: (labels: Record<string, string>) => T) {
     this.make = make;
   }
-  /** `key` must identify `labels` (callers join the values); `labels` is only built on a miss. */
-  get(key: string, labels: () => Record<string, string>): T {
-    let child = this.cache.get(key);
+  /**
+   * The child of the label set the parts identify (the label values, in a fixed order); `labels` is only
+   * built on a miss. Parts are looked up one map at a time rather than joined: the values are the
+   * config's and the directory's own strings, whose hashes V8 keeps, while a joined key is a new string
+   * to build and hash on every request.
+   */
+  get(labels: () => Record<string, string>, a: string, b?: string, c?: string, d?: string, e?: string): T {
+    let map = this.root;
+    let key = a;
+    if (b !== undefined) {
+      map = inner(map, key);
+      key = b;
+    }
+    if (c !== undefined) {
+      map = inner(map, key);
+      key = c;
+    }
+    if (d !== undefined) {
+      map = inner(map, key);
+      key = d;
+    }
+    if (e !== undefined) {
+      map = inner(map, key);
+      key = e;
+    }
+    let child = map.get(key) as T | undefined;
     if (child === undefined) {
       child = this.make(labels());
-      this.cache.set(key, child);
+      map.set(key, child);
     }
     return child;
   }
+}
+
+function inner(map: Map<string, unknown>, key: string): Map<string, unknown> {
+  let found = map.get(key) as Map<string, unknown> | undefined;
+  if (found === undefined) {
+    found = new Map();
+    map.set(key, found);
+  }
+  return found;
 }
 
 /** One series of a tallied counter: what the request path added since the last scrape. */
@@ -300,12 +333,12 @@ export function createMetrics(
     byStatus: new Map<number, Tally>(),
   }));
   const spendSeries = new Children((l) => {
-    const key = `${l.model}\u0000${l.provider}\u0000${l.team}`;
+    const { model, provider, team } = l as { model: string; provider: string; team: string };
     return {
-      input: tokens.get(`${key}\u0000input`, () => ({ ...l, type: 'input' })),
-      output: tokens.get(`${key}\u0000output`, () => ({ ...l, type: 'output' })),
-      cachedInput: tokens.get(`${key}\u0000cached_input`, () => ({ ...l, type: 'cached_input' })),
-      cost: cost.get(key, () => l),
+      input: tokens.get(() => ({ ...l, type: 'input' }), model, provider, team, 'input'),
+      output: tokens.get(() => ({ ...l, type: 'output' }), model, provider, team, 'output'),
+      cachedInput: tokens.get(() => ({ ...l, type: 'cached_input' }), model, provider, team, 'cached_input'),
+      cost: cost.get(() => l, model, provider, team),
     };
   });
   const speedSeries = new Children((l) => ({
@@ -333,20 +366,18 @@ export function createMetrics(
     const targetId = target?.id ?? 'none';
     const team = ctx.key?.team ?? 'none';
     const series = requestSeries.get(
-      `${route}\u0000${model}\u0000${provider}\u0000${targetId}\u0000${team}`,
-      () => ({
-        route,
-        model,
-        provider,
-        target: targetId,
-        team,
-      }),
+      () => ({ route, model, provider, target: targetId, team }),
+      route,
+      model,
+      provider,
+      targetId,
+      team,
     );
     const status = ctx.status;
     let requested = series.byStatus.get(status);
     if (requested === undefined) {
       const labels = { ...series.labels, status: String(status) };
-      requested = requests.get(Object.values(labels).join('\u0000'), () => labels);
+      requested = requests.get(() => labels, route, model, provider, targetId, `${team}\u0000${status}`);
       series.byStatus.set(status, requested);
     }
     requested.value += 1;
@@ -362,11 +393,7 @@ export function createMetrics(
         ? prices.costUsd(model, target.id, usage)
         : 0);
     if (usage === undefined && usd === 0) return;
-    const spend = spendSeries.get(`${model}\u0000${provider}\u0000${team}`, () => ({
-      model,
-      provider,
-      team,
-    }));
+    const spend = spendSeries.get(() => ({ model, provider, team }), model, provider, team);
     if (usd > 0) spend.cost.value += usd;
     if (usage === undefined) return;
     if (usage.inputTokens > 0) spend.input.value += usage.inputTokens;
@@ -378,11 +405,7 @@ export function createMetrics(
     const output = usage.outputTokens;
     if (target === undefined || output === 0 || ctx.error !== undefined || status < 200 || status >= 300)
       return;
-    const speed = speedSeries.get(`${model}\u0000${provider}\u0000${targetId}`, () => ({
-      model,
-      provider,
-      target: targetId,
-    }));
+    const speed = speedSeries.get(() => ({ model, provider, target: targetId }), model, provider, targetId);
     // Non-stream answers arrive whole: their "first token" is the answer's end, so they have no TPOT.
     if (output >= 2 && ctx.chat?.stream === true && ctx.firstTokenAt !== undefined)
       speed.tpot.observe((endedAt - ctx.firstTokenAt) / 1000 / (output - 1));
@@ -397,12 +420,13 @@ export function createMetrics(
     const model = ctx.model?.name ?? 'unknown';
     const provider = ctx.target?.provider.name ?? 'none';
     const targetId = ctx.target?.id ?? 'none';
-    const series = ttftSeries.get(`${route}\u0000${model}\u0000${provider}\u0000${targetId}`, () => ({
+    const series = ttftSeries.get(
+      () => ({ route, model, provider, target: targetId }),
       route,
       model,
       provider,
-      target: targetId,
-    }));
+      targetId,
+    );
     const seconds = (ctx.firstTokenAt - ctx.startedAt) / 1000;
     if (hasExemplar(ctx)) series.ttft.observeWithTrace(seconds, ctx.traceId);
     else series.ttft.observe(seconds);
@@ -412,32 +436,32 @@ export function createMetrics(
     if (event.ctx.owner !== owner) return;
     const kind = (event.error as { kind?: unknown } | undefined)?.kind;
     const outcome = event.error === undefined ? 'ok' : typeof kind === 'string' ? kind : 'internal';
-    attempts.get(`${event.provider}\u0000${outcome}`, () => ({ provider: event.provider, outcome })).value +=
-      1;
+    attempts.get(() => ({ provider: event.provider, outcome }), event.provider, outcome).value += 1;
   };
   const onDecision = (message: unknown): void => {
     const event = message as RouteDecisionEvent;
     if (event.ctx.owner !== owner) return;
-    decisions.get(`${event.decision}\u0000${event.provider}`, () => ({
-      decision: event.decision,
-      provider: event.provider,
-    })).value += 1;
+    decisions.get(
+      () => ({ decision: event.decision, provider: event.provider }),
+      event.decision,
+      event.provider,
+    ).value += 1;
   };
   const onAdmission = (message: unknown): void => {
     const event = message as AdmissionEvent;
     if (event.ctx.owner !== owner) return;
     const { stage, outcome, reason } = event;
-    admissions.get(`${stage}\u0000${outcome}\u0000${reason}`, () => ({ stage, outcome, reason })).value += 1;
+    admissions.get(() => ({ stage, outcome, reason }), stage, outcome, reason).value += 1;
     if (event.waitedMs !== undefined) {
       const priority = event.ctx.priority;
-      queueWaitBy.get(priority, () => ({ priority })).observe(event.waitedMs / 1000);
+      queueWaitBy.get(() => ({ priority }), priority).observe(event.waitedMs / 1000);
     }
   };
   const onCache = (message: unknown): void => {
     const event = message as CacheEvent;
     if (event.ctx.owner !== owner) return;
     const { cache, result } = event;
-    cacheResults.get(`${cache}\u0000${result}`, () => ({ cache, result })).value += 1;
+    cacheResults.get(() => ({ cache, result }), cache, result).value += 1;
   };
   const unsubscribe = [
     subscribe(admissionDecision, onAdmission),
