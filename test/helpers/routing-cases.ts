@@ -152,7 +152,9 @@ export function sharedRoutingCases(backend: Backend): void {
             'no_available_target',
           );
           assert.ok(Number(reply.headers.get('retry-after')) >= 1);
-          assert.ok(reply.ms < 100, `failed fast: ${reply.ms} ms`);
+          // No upstream attempt is proven above; this bound catches a request that waited on something (a
+          // retry's backoff, a timeout), with room for a loaded 2-core machine running 10 at once.
+          assert.ok(reply.ms < 300, `failed fast: ${reply.ms} ms`);
         }
       });
     });
