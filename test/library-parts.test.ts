@@ -1,12 +1,15 @@
 /**
- * providers/http/undici-parts.ts loads undici's files by path instead of its index: these tests fail when
- * an undici upgrade moves them, or makes them something other than what the index exports.
+ * providers/http/undici-parts.ts and observability/prom-client-parts.ts load undici's and prom-client's
+ * files by path instead of their index: these tests fail when an upgrade moves those files, or makes them
+ * something other than what the index exports.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import * as promClient from 'prom-client';
 import * as undici from 'undici';
+import * as promParts from '../src/observability/prom-client-parts.js';
 import { errors, Pool, requestOn } from '../src/providers/http/undici-parts.js';
 
 test('the Pool and the error classes are the ones undici exports', () => {
@@ -40,4 +43,13 @@ test('requestOn sends a request through a Pool and reads the answer', async () =
     await pool.close();
     server.close();
   }
+});
+
+test("prom-client's Registry, Counter and Gauge are the ones its index exports, and render", async () => {
+  assert.equal(promParts.Registry, promClient.Registry);
+  assert.equal(promParts.Counter, promClient.Counter);
+  assert.equal(promParts.Gauge, promClient.Gauge);
+  const registry = new promParts.Registry();
+  new promParts.Counter({ name: 'parts_total', help: 'h', registers: [registry] }).inc(2);
+  assert.match(await registry.metrics(), /^parts_total 2$/m);
 });

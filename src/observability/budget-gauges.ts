@@ -8,7 +8,7 @@
  * number is unbounded, which labels must never be. At most `maxBudgets` budgets are read a scrape, all at
  * once, so a scrape stays one round of reads however many keys the admin API has made.
  */
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from './prom-client-parts.js';
 import type { Budget } from '../accounts/account-store.js';
 import type { Directory } from '../auth/directory.js';
 import type { BudgetStore } from '../spend/budgets/budget-store.js';

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
+import { Registry } from './prom-client-parts.js';
 import type { GatewayMetrics } from './metrics.js';
 
 /** The q of one media range (`;q=0.5`); 1 when absent, 0 when unreadable. */

@@ -5,7 +5,8 @@
  * target is a configured target's id; team is a key's team; never a request id, a key or an end-user.
  * Names and their OpenTelemetry GenAI counterparts: docs/observability.md#metrics.
  */
-import { Counter, Gauge, Registry, type CounterConfiguration, type RegistryContentType } from 'prom-client';
+import type { Counter as PromCounter, CounterConfiguration, RegistryContentType } from 'prom-client';
+import { Counter, Gauge, Registry } from './prom-client-parts.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { LimiterHealth } from '../admission/limits/limiter.js';
 import type { Target } from '../routing/catalog.js';
@@ -102,8 +103,8 @@ function inner(map: Map<string, unknown>, key: string): Map<string, unknown> {
 /** One series of a tallied counter: what the request path added since the last scrape. */
 class Tally {
   value = 0;
-  readonly child: Counter.Internal;
-  constructor(child: Counter.Internal) {
+  readonly child: PromCounter.Internal;
+  constructor(child: PromCounter.Internal) {
     this.child = child;
   }
 }
