@@ -29,6 +29,11 @@ let offset = 0;
 const invalidTraceId = '0'.repeat(32);
 const invalidSpanId = '0'.repeat(16);
 
+/** `digits` lowercase hex digits from the CSPRNG pool (at most 64 at a time). */
+export function randomHex(digits: number): string {
+  return hex(digits);
+}
+
 function hex(digits: number): string {
   if (offset + digits > text.length) {
     randomFillSync(pool);
