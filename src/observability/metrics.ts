@@ -63,25 +63,11 @@ class Children<T> {
    * config's and the directory's own strings, whose hashes V8 keeps, while a joined key is a new string
    * to build and hash on every request.
    */
-  get(labels: () => Record<string, string>, a: string, b?: string, c?: string, d?: string, e?: string): T {
+  get(labels: () => Record<string, string>, ...parts: [string, ...string[]]): T {
     let map = this.root;
-    let key = a;
-    if (b !== undefined) {
-      map = inner(map, key);
-      key = b;
-    }
-    if (c !== undefined) {
-      map = inner(map, key);
-      key = c;
-    }
-    if (d !== undefined) {
-      map = inner(map, key);
-      key = d;
-    }
-    if (e !== undefined) {
-      map = inner(map, key);
-      key = e;
-    }
+    const last = parts.length - 1;
+    for (let i = 0; i < last; i++) map = inner(map, parts[i] as string);
+    const key = parts[last] as string;
     let child = map.get(key) as T | undefined;
     if (child === undefined) {
       child = this.make(labels());

@@ -66,6 +66,15 @@ export interface TalliedHistogramConfiguration {
   registers: Registry<RegistryContentType>[];
 }
 
+/** What prom-client's Registry reads from a metric to render it. */
+interface MetricData {
+  name: string;
+  help: string;
+  type: string;
+  aggregator: string;
+  values: ExportedValue[];
+}
+
 interface ExportedValue {
   labels: Record<string, string | number>;
   sharedLabels?: Record<string, string>;
@@ -116,13 +125,7 @@ export class TalliedHistogram {
   }
 
   /** The exposition's values: cumulative buckets with their exemplars, +Inf, _sum and _count. */
-  getForPromString(): Promise<{
-    name: string;
-    help: string;
-    type: string;
-    aggregator: string;
-    values: ExportedValue[];
-  }> {
+  getForPromString(): Promise<MetricData> {
     const values: ExportedValue[] = [];
     const bucketName = `${this.name}_bucket`;
     for (const series of this.series.values()) {
@@ -152,13 +155,7 @@ export class TalliedHistogram {
   }
 
   /** The JSON form (Registry.getMetricsAsJSON): each value's labels are the series' labels plus `le`. */
-  async get(): Promise<{
-    name: string;
-    help: string;
-    type: string;
-    aggregator: string;
-    values: ExportedValue[];
-  }> {
+  async get(): Promise<MetricData> {
     const data = await this.getForPromString();
     data.values = data.values.map(({ sharedLabels, ...value }) => ({
       ...value,
