@@ -7,7 +7,7 @@
  * these three files take it up by 16 MB (Node 24). A gateway holding thousands of streams lives against a
  * memory budget (bench: RSS with 1,000 streams, target 150 MB), and the other 13 MB bought nothing. undici's
  * package has no "exports" map, so its files are public by path; the lockfile pins the version these
- * paths belong to, and test/undici-parts.test.ts checks that they are what the index itself exports.
+ * paths belong to, and test/library-parts.test.ts checks that they are what the index itself exports.
  */
 import { createRequire } from 'node:module';
 import type { Dispatcher, Pool as UndiciPool, errors as UndiciErrors } from 'undici';
