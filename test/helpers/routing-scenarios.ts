@@ -162,7 +162,7 @@ export function routingScenarios(makeBackend: () => Backend): void {
   describe(`${label}: hedging cuts the tail`, () => {
     const { sim, gateway } = fixtures();
 
-    test('p99 with hedging is far below p99 without; the loser is aborted', async () => {
+    test('the tail (p97) with hedging is far below the tail without; the loser is aborted', async () => {
       const fast = await sim({ latencyMs: 10, latencyJitterMs: 10, seed: 5 });
       const slow = await sim({ latencyMs: 400, seed: 6 });
       const config = (hedging: boolean): Record<string, unknown> => ({
@@ -182,7 +182,7 @@ export function routingScenarios(makeBackend: () => Backend): void {
       });
       const run = async (gw: TestGateway): Promise<number[]> => {
         const times: number[] = [];
-        await load(150, 10, async () => {
+        await load(300, 10, async () => {
           const reply = await chat(gw, 'm');
           assert.equal(reply.status, 200);
           times.push(reply.ms);
@@ -193,14 +193,16 @@ export function routingScenarios(makeBackend: () => Backend): void {
       const abortedBefore = slow.stats.aborted;
       const hedgedGw = await gateway(config(true));
       const hedged = await run(hedgedGw);
-      const p99Plain = percentile(plain, 99);
-      const p99Hedged = percentile(hedged, 99);
+      // The 97th percentile of 300: about 30 requests start on the slow target, so it is one of them
+      // without hedging, while one or two hiccups of a loaded machine cannot decide it with hedging.
+      const tailPlain = percentile(plain, 97);
+      const tailHedged = percentile(hedged, 97);
       const hedges = await metric(hedgedGw, 'sluice_route_decisions_total', { decision: 'hedge' });
       console.log(
-        `hedging: p99 ${p99Plain.toFixed(0)} ms without, ${p99Hedged.toFixed(0)} ms with (p50 ${percentile(plain, 50).toFixed(0)} / ${percentile(hedged, 50).toFixed(0)}), ${hedges} hedges, ${slow.stats.aborted - abortedBefore} losers aborted`,
+        `hedging: p97 ${tailPlain.toFixed(0)} ms without, ${tailHedged.toFixed(0)} ms with (p50 ${percentile(plain, 50).toFixed(0)} / ${percentile(hedged, 50).toFixed(0)}), ${hedges} hedges, ${slow.stats.aborted - abortedBefore} losers aborted`,
       );
-      assert.ok(p99Plain >= 390, `the tail is there without hedging: ${p99Plain}`);
-      assert.ok(p99Hedged < p99Plain / 2, `p99 ${p99Hedged} with hedging vs ${p99Plain}`);
+      assert.ok(tailPlain >= 390, `the tail is there without hedging: ${tailPlain}`);
+      assert.ok(tailHedged < tailPlain / 2, `p97 ${tailHedged} with hedging vs ${tailPlain}`);
       assert.ok((hedges ?? 0) > 0);
       await waitFor(() => slow.stats.aborted > abortedBefore, 1_000, 'the slow loser to be aborted');
     });
