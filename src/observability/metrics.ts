@@ -364,7 +364,7 @@ export function createMetrics(
     let requested = series.byStatus.get(status);
     if (requested === undefined) {
       const labels = { ...series.labels, status: String(status) };
-      requested = requests.get(() => labels, route, model, provider, targetId, `${team}\u0000${status}`);
+      requested = requests.get(() => labels, route, model, provider, targetId, team, labels.status);
       series.byStatus.set(status, requested);
     }
     requested.value += 1;

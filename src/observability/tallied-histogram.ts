@@ -35,25 +35,24 @@ export class HistogramSeries {
   }
 
   observe(value: number): void {
-    this.counts[this.bucketOf(value)]! += 1;
-    this.sum += value;
-    this.count += 1;
+    this.add(value);
   }
 
   /** Observes and keeps `traceId` as the bucket's exemplar (the latest one wins, as in prom-client). */
   observeWithTrace(value: number, traceId: string): void {
-    const bucket = this.bucketOf(value);
-    this.counts[bucket]! += 1;
-    this.sum += value;
-    this.count += 1;
+    const bucket = this.add(value);
     this.exemplars ??= new Array<Exemplar | undefined>(this.counts.length).fill(undefined);
     this.exemplars[bucket] = { labelSet: { trace_id: traceId }, value, timestamp: Date.now() / 1000 };
   }
 
-  private bucketOf(value: number): number {
+  /** Counts `value` in its bucket and returns the bucket. */
+  private add(value: number): number {
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]!) i++;
+    this.counts[i]! += 1;
+    this.sum += value;
+    this.count += 1;
     return i;
   }
 }

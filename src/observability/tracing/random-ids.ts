@@ -48,12 +48,18 @@ function hex(digits: number): string {
 let stampMs = -1;
 let stamp = '';
 
-/** 32 lowercase hex digits: 12 of the time in ms, 20 random; never the all-zero id W3C reserves. */
-export function newTraceId(now = Date.now()): string {
+/** Epoch milliseconds as 12 lowercase hex digits (48 bits), formatted once per millisecond. */
+export function epochMsHex(now: number): string {
   if (now !== stampMs) {
     stampMs = now;
     stamp = Math.max(0, Math.trunc(now)).toString(16).padStart(12, '0').slice(-12);
   }
+  return stamp;
+}
+
+/** 32 lowercase hex digits: 12 of the time in ms, 20 random; never the all-zero id W3C reserves. */
+export function newTraceId(now = Date.now()): string {
+  const stamp = epochMsHex(now);
   let id = stamp + hex(20);
   while (id === invalidTraceId) id = stamp + hex(20);
   return id;
