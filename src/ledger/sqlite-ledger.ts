@@ -3,15 +3,16 @@
  * no native addon to build and no server to run. Node 24 loads it without a flag or a warning; 22.13-23.x
  * print an ExperimentalWarning once.
  *
- * node:sqlite is synchronous: every call blocks the event loop for its duration. That is acceptable
- * because only LedgerWriter's background loop writes (one transaction of at most a batch, a few
- * milliseconds) and reads come from the admin API, not the request path. WAL mode lets readers run while
- * a batch commits, and `synchronous = NORMAL` (the WAL recommendation) keeps commits cheap: a power loss
- * may undo the last commits, a process crash cannot (https://www.sqlite.org/pragma.html#pragma_synchronous).
+ * node:sqlite is synchronous: every call blocks its thread for its duration. Batches, the one steady
+ * write, therefore go to a worker thread with a connection of its own (sqlite-insert-worker.ts says why);
+ * this thread's connection migrates and serves the admin API's reads, which are rare and not on the
+ * request path. The worker starts with the first batch (after migrate(): it prepares its INSERT on the
+ * table), and a worker that dies fails the batches it held, which LedgerWriter retries, on a new one.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
 import type {
   LedgerRow,
   LedgerStore,
@@ -23,7 +24,9 @@ import type {
 } from './ledger.js';
 import { migrationRecord, migrationsTable, pendingMigrations } from './migrations.js';
 import { requestPage, requestsSql, spendGroups, spendSql } from './queries.js';
-import { columns, entryFromDatabase, entryValues, normalizeRow } from './rows.js';
+import { entryFromDatabase, entryValues, normalizeRow } from './rows.js';
+import { inTransaction, openSqlite } from './sqlite-connection.js';
+import type { InsertAnswer, InsertMessage, InsertWorkerData } from './sqlite-insert-worker.js';
 
 export interface SqliteLedgerOptions {
   /** Created when missing. Default `./data`. */
@@ -39,17 +42,18 @@ export const defaultDataDirectory = './data';
 export class SqliteLedger implements LedgerStore {
   readonly path: string;
   private readonly db: DatabaseSync;
-  /** Compiled on first use: it needs the table, so it waits for migrate(). */
-  private insertRow: StatementSync | undefined;
+  private readonly busyTimeoutMs: number;
+  private worker: Worker | undefined;
+  private nextId = 0;
+  /** Batches handed to the worker and not yet answered, by message id. */
+  private readonly pending = new Map<number, Waiter>();
 
   constructor(options: SqliteLedgerOptions = {}) {
     const directory = options.directory ?? defaultDataDirectory;
     mkdirSync(directory, { recursive: true });
     this.path = join(directory, options.file ?? 'sluice.db');
-    this.db = new DatabaseSync(this.path);
-    this.db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5_000)}`);
-    this.db.exec('PRAGMA journal_mode = WAL');
-    this.db.exec('PRAGMA synchronous = NORMAL');
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
+    this.db = openSqlite(this.path, this.busyTimeoutMs);
   }
 
   async migrate(): Promise<MigrationResult> {
@@ -75,14 +79,19 @@ export class SqliteLedger implements LedgerStore {
   }
 
   async insert(rows: readonly LedgerRow[]): Promise<number> {
-    const entries = rows.map(normalizeRow);
-    if (entries.length === 0) return 0;
-    const statement = this.insertStatement();
-    return this.transaction(() => {
-      let inserted = 0;
-      for (const entry of entries) inserted += Number(statement.run(...entryValues(entry)).changes);
-      return inserted;
-    });
+    // Checked here, so a malformed row throws its TypeError to the caller rather than in the worker.
+    const values = rows.map((row) => entryValues(normalizeRow(row)));
+    if (values.length === 0) return 0;
+    if (!this.db.isOpen) throw new Error('ledger: the store is closed');
+    const worker = this.insertWorker();
+    const id = this.nextId++;
+    let settle!: Pick<Waiter, 'resolve' | 'reject'>;
+    const answer = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
+    this.pending.set(id, { ...settle, answer });
+    // Referenced while a batch is out, so a process with nothing else to do still waits for it.
+    if (this.pending.size === 1) worker.ref();
+    worker.postMessage({ id, rows: values } satisfies InsertMessage);
+    return answer;
   }
 
   async spend(query: SpendQuery): Promise<SpendResult> {
@@ -96,27 +105,54 @@ export class SqliteLedger implements LedgerStore {
     return requestPage(rows.map(entryFromDatabase), sql.limit);
   }
 
+  /** Waits for the batches already handed to the worker, then stops it and closes this connection. */
   async close(): Promise<void> {
+    await Promise.allSettled([...this.pending.values()].map((waiter) => waiter.answer));
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker !== undefined) await worker.terminate();
     if (this.db.isOpen) this.db.close();
   }
 
-  private insertStatement(): StatementSync {
-    this.insertRow ??= this.db.prepare(
-      `INSERT INTO ledger_requests (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})` +
-        ' ON CONFLICT (request_id) DO NOTHING',
-    );
-    return this.insertRow;
+  private insertWorker(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const worker = new Worker(new URL('./sqlite-insert-worker.js', import.meta.url), {
+      workerData: { path: this.path, busyTimeoutMs: this.busyTimeoutMs } satisfies InsertWorkerData,
+      // Not the parent's flags: some only apply to a main script (`--input-type` with `-e` makes a
+      // worker fail at start), and the thread needs none.
+      execArgv: [],
+      // A thread that holds one prepared statement and one batch at a time: a small heap keeps the
+      // resident memory it adds to the gateway at a few megabytes.
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
+    });
+    worker.unref();
+    worker.on('message', (answer: InsertAnswer) => {
+      const waiter = this.pending.get(answer.id);
+      if (waiter === undefined) return;
+      this.pending.delete(answer.id);
+      if (this.pending.size === 0) worker.unref();
+      if ('error' in answer) waiter.reject(new Error(answer.error));
+      else waiter.resolve(answer.inserted);
+    });
+    const fail = (error: Error): void => {
+      if (this.worker === worker) this.worker = undefined;
+      const waiters = [...this.pending.values()];
+      this.pending.clear();
+      for (const waiter of waiters) waiter.reject(error);
+    };
+    worker.on('error', (error) => fail(new Error(`ledger insert worker failed: ${error.message}`)));
+    worker.on('exit', (code) => fail(new Error(`ledger insert worker exited (code ${code})`)));
+    this.worker = worker;
+    return worker;
   }
 
   private transaction<T>(work: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const result = work();
-      this.db.exec('COMMIT');
-      return result;
-    } catch (error) {
-      this.db.exec('ROLLBACK');
-      throw error;
-    }
+    return inTransaction(this.db, work);
   }
+}
+
+interface Waiter {
+  resolve: (inserted: number) => void;
+  reject: (error: Error) => void;
+  answer: Promise<number>;
 }
