@@ -88,3 +88,18 @@ test('close() waits for the batches already handed to the worker', async () => {
     await reopened.close();
   }
 });
+
+test('a worker that dies fails the batches it held, and the next batch gets a new worker', async () => {
+  const store = await openStore();
+  try {
+    assert.equal(await store.insert([row(1)]), 1);
+    // The private worker, reached into on purpose: nothing public can kill it.
+    const worker = (store as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    const held = store.insert(Array.from({ length: 20_000 }, (_, i) => row(100 + i)));
+    await worker.terminate();
+    await assert.rejects(held, /ledger insert worker exited/);
+    assert.equal(await store.insert([row(2)]), 1);
+  } finally {
+    await store.close();
+  }
+});

@@ -134,14 +134,17 @@ export class SqliteLedger implements LedgerStore {
       if ('error' in answer) waiter.reject(new Error(answer.error));
       else waiter.resolve(answer.inserted);
     });
-    const fail = (error: Error): void => {
+    // 'exit' follows 'error'. Until it fires this stays the worker, so every batch still waiting was
+    // posted to it and is failed here; the next insert() starts a new one.
+    let failure = '';
+    worker.on('error', (error) => (failure = `: ${error.message}`));
+    worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = undefined;
       const waiters = [...this.pending.values()];
       this.pending.clear();
+      const error = new Error(`ledger insert worker exited (code ${code})${failure}`);
       for (const waiter of waiters) waiter.reject(error);
-    };
-    worker.on('error', (error) => fail(new Error(`ledger insert worker failed: ${error.message}`)));
-    worker.on('exit', (code) => fail(new Error(`ledger insert worker exited (code ${code})`)));
+    });
     this.worker = worker;
     return worker;
   }
