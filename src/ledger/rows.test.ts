@@ -1,20 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { LedgerRow } from './ledger.js';
+import { sampleRow } from '../../test/helpers/ledger-rows.js';
 import { maxRequestIdLength, maxTextLength, normalizeRow } from './rows.js';
 
-const base: LedgerRow = {
-  request_id: 'r',
-  ts: 1_767_225_600_000,
-  key_name: 'key-a',
-  model: 'gpt-4o',
-  status: 200,
-  input_tokens: 1,
-  output_tokens: 2,
-  cost_usd: 0.5,
-  latency_ms: 3,
-  attempts: 1,
-};
+const base = sampleRow;
 
 test('absent optional fields become NULL (cached tokens 0); a Date becomes epoch ms', () => {
   const entry = normalizeRow({ ...base, ts: new Date(1_767_225_600_123.7) });

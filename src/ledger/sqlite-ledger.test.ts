@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, test } from 'node:test';
+import { sampleRow } from '../../test/helpers/ledger-rows.js';
 import type { LedgerRow } from './ledger.js';
 import { SqliteLedger } from './sqlite-ledger.js';
 
@@ -20,18 +21,7 @@ async function openStore(): Promise<SqliteLedger> {
   return store;
 }
 
-const row = (i: number): LedgerRow => ({
-  request_id: `r-${i}`,
-  ts: 1_767_225_600_000 + i,
-  key_name: 'key-a',
-  model: 'gpt-4o',
-  status: 200,
-  input_tokens: 1,
-  output_tokens: 2,
-  cost_usd: 0.5,
-  latency_ms: 3,
-  attempts: 1,
-});
+const row = (i: number): LedgerRow => ({ ...sampleRow, request_id: `r-${i}`, ts: 1_767_225_600_000 + i });
 
 test('a batch commits off the main thread: the event loop turns while it is written', async () => {
   const store = await openStore();
