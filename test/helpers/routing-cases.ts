@@ -152,9 +152,10 @@ export function sharedRoutingCases(backend: Backend): void {
             'no_available_target',
           );
           assert.ok(Number(reply.headers.get('retry-after')) >= 1);
-          // No upstream attempt is proven above; this bound catches a request that waited on something (a
-          // retry's backoff, a timeout), with room for a loaded 2-core machine running 10 at once.
-          assert.ok(reply.ms < 300, `failed fast: ${reply.ms} ms`);
+          // No upstream attempt is proven above; this bound catches a request that waited on something:
+          // the breaker's cooldown (seconds), an upstream timeout (seconds). It leaves room for a loaded
+          // 2-core machine running 10 at once, which has taken 302 ms for a request that waited on nothing.
+          assert.ok(reply.ms < 1_000, `failed fast: ${reply.ms} ms`);
         }
       });
     });
