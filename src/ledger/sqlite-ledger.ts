@@ -121,8 +121,9 @@ export class SqliteLedger implements LedgerStore {
       // Not the parent's flags: some only apply to a main script (`--input-type` with `-e` makes a
       // worker fail at start), and the thread needs none.
       execArgv: [],
-      // A thread that holds one prepared statement and one batch at a time: a small heap keeps the
-      // resident memory it adds to the gateway at a few megabytes.
+      // It holds one prepared statement and one batch at a time: a small heap bounds what it can grow
+      // to. The thread itself (an isolate with node:sqlite) adds about 16 MB resident, which no limit
+      // here shrinks: the price of keeping the disk off the event loop (docs/operations.md).
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
     });
     worker.unref();
