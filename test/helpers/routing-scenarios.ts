@@ -480,10 +480,18 @@ export function routingScenarios(makeBackend: () => Backend): void {
         providers: [upstream('limited', limited.url), upstream('spare', spare.url)],
         models: [
           {
+            // The cost order puts the limited target first every time (weights of 1,000 to 1 still
+            // picked the spare first one request in a thousand, which then skipped nothing).
             name: 'm',
+            strategy: 'cost',
             targets: [
-              { provider: 'limited', model, weight: 1_000, limits: { concurrency: 1 } },
-              { provider: 'spare', model, weight: 1 },
+              {
+                provider: 'limited',
+                model,
+                limits: { concurrency: 1 },
+                price: { input_per_mtok: 0.15, output_per_mtok: 0.6 },
+              },
+              { provider: 'spare', model, price: { input_per_mtok: 10, output_per_mtok: 30 } },
             ],
           },
         ],
