@@ -78,7 +78,9 @@ export function routingScenarios(makeBackend: () => Backend): void {
         assert.ok(completeStream(reply), reply.text.slice(-300));
         assert.equal(reply.headers.get('x-sluice-provider'), 'fb');
         assert.equal(reply.headers.get('x-sluice-route'), `hang/${model}:upstream_timeout, fb/${model}:ok`);
-        assert.ok(reply.ms >= 190 && reply.ms < 200 + 150, `answered in ${reply.ms.toFixed(0)} ms`);
+        // Far below the 5 s the hanging target would take; a second try of it is ruled out by the route
+        // and the request count. The margin is wide: a loaded 2-core CI machine took 492 ms.
+        assert.ok(reply.ms >= 190 && reply.ms < 200 + 1_000, `answered in ${reply.ms.toFixed(0)} ms`);
       }
       assert.equal(hanging.stats.requests, 5, 'the hanging target is not retried when a fallback exists');
     });
@@ -227,10 +229,11 @@ export function routingScenarios(makeBackend: () => Backend): void {
       });
     });
 
-    test('a slow upstream with a 100 ms deadline: 504 within ~150 ms', async () => {
+    test('a slow upstream with a 100 ms deadline: 504 well before the upstream answers', async () => {
       const reply = await chat(gw, 'slow', { headers: { 'x-sluice-timeout-ms': '100' } });
       assert.equal(reply.status, 504);
-      assert.ok(reply.ms >= 95 && reply.ms < 200, `${reply.ms} ms`);
+      // Below the 500 ms the upstream would take to answer, with room for a loaded machine.
+      assert.ok(reply.ms >= 95 && reply.ms < 450, `${reply.ms} ms`);
     });
 
     test('a retry that cannot fit the remaining deadline is skipped', async () => {
