@@ -8,7 +8,8 @@
  * millisecond; the request path never comes here (it reads keys from memory).
  */
 import { join } from 'node:path';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import { openSqlite } from '../ledger/sqlite-connection.js';
 import { SqlAccountStore, type Program, type Row, type SqlRunner } from './sql-accounts.js';
 
 class SqliteRunner implements SqlRunner {
@@ -47,9 +48,5 @@ class SqliteRunner implements SqlRunner {
 }
 
 export function openSqliteAccountStore(directory: string): SqlAccountStore {
-  const db = new DatabaseSync(join(directory, 'sluice.db'));
-  db.exec('PRAGMA busy_timeout = 5000');
-  db.exec('PRAGMA journal_mode = WAL');
-  db.exec('PRAGMA synchronous = NORMAL');
-  return new SqlAccountStore(new SqliteRunner(db));
+  return new SqlAccountStore(new SqliteRunner(openSqlite(join(directory, 'sluice.db'), 5_000)));
 }

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sampleRow } from '../../test/helpers/ledger-rows.js';
+import { sampleRow as base } from '../../test/helpers/ledger-rows.js';
 import { maxRequestIdLength, maxTextLength, normalizeRow } from './rows.js';
-
-const base = sampleRow;
 
 test('absent optional fields become NULL (cached tokens 0); a Date becomes epoch ms', () => {
   const entry = normalizeRow({ ...base, ts: new Date(1_767_225_600_123.7) });

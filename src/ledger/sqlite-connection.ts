@@ -1,6 +1,7 @@
 /**
- * What both connections to the embedded ledger share: the main thread's (migrations, the admin API's
- * reads) and the insert worker's (sqlite-insert-worker.ts, every batch). WAL mode lets the reader run while
+ * What every connection to the embedded database shares: the ledger's on the main thread (migrations,
+ * the admin API's reads), the insert worker's (sqlite-insert-worker.ts, every batch) and the account
+ * store's (accounts/sqlite-accounts.ts). WAL mode lets the reader run while
  * a batch commits, and `synchronous = NORMAL` (the WAL recommendation) keeps commits cheap: a power loss
  * may undo the last commits, a process crash cannot (https://www.sqlite.org/pragma.html#pragma_synchronous).
  */

@@ -2,8 +2,8 @@
  * The embedded ledger's writer thread. node:sqlite is synchronous, and a batch's transaction is not only
  * CPU (some 15 µs a row) but disk: every ~1,000 WAL pages SQLite checkpoints, which fsyncs the database
  * file, and on a busy disk that took tens of milliseconds. On the main thread each of those stalls every
- * request in flight: the bench's p99 at 1,000 req/s fell from ~40 ms to ~10 ms with the database on tmpfs.
- * Here they stall only this thread. The committing connection is the one that checkpoints, so the main
+ * request in flight (at 1,000 req/s the p99 was 33-47 ms with the database on disk, 10-25 ms on tmpfs;
+ * docs/operations.md has the runs). Here they stall only this thread. The committing connection is the one that checkpoints, so the main
  * thread's connection, which only migrates and reads, never does.
  *
  * Protocol: the parent posts `{ id, rows }` (each row the values in `columns` order) and gets back

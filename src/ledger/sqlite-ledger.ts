@@ -59,7 +59,7 @@ export class SqliteLedger implements LedgerStore {
   async migrate(): Promise<MigrationResult> {
     // IMMEDIATE takes the write lock at BEGIN: a second process migrating at the same moment waits here
     // (busy_timeout), then sees the versions the first one recorded.
-    return this.transaction(() => {
+    return inTransaction(this.db, () => {
       this.db.exec(migrationsTable);
       const applied = this.db
         .prepare('SELECT version FROM schema_migrations')
@@ -148,10 +148,6 @@ export class SqliteLedger implements LedgerStore {
     });
     this.worker = worker;
     return worker;
-  }
-
-  private transaction<T>(work: () => T): T {
-    return inTransaction(this.db, work);
   }
 }
 
