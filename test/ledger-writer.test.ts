@@ -232,6 +232,73 @@ describe('ledger writer', { timeout: 60_000 }, () => {
     }
   });
 
+  test('a segment this process wrote commits from memory; a recovered or over-the-bound one from its file', async () => {
+    // Each segment's file is rewritten with other request ids before its batch: the ids that reach the
+    // store tell which copy was committed.
+    const rewrite = (directory: string, name: string, from: number): void => {
+      const count = readFileSync(join(directory, name), 'utf8').trim().split('\n').length;
+      const lines = Array.from({ length: count }, (_, i) => JSON.stringify(normalizeRow(row(from + i))));
+      writeFileSync(join(directory, name), `${lines.join('\n')}\n`);
+    };
+    const ids = (store: FakeStore): number[] =>
+      [...store.rows.keys()].map((id) => Number(id.slice(4))).sort((a, b) => a - b);
+
+    for (const memoryRows of [2_000, 0]) {
+      const store = new FakeStore();
+      const directory = tempDirectory();
+      const writer = LedgerWriter.open({
+        store,
+        journalDirectory: directory,
+        flushIntervalMs: 60_000,
+        memoryRows,
+      });
+      for (let i = 0; i < 10; i++) writer.record(row(i));
+      await nextTurn();
+      rewrite(directory, segments(directory)[0] as string, 500);
+      await writer.close();
+      const expected = Array.from({ length: 10 }, (_, i) => (memoryRows === 0 ? 500 : 0) + i);
+      assert.deepEqual(ids(store), expected, `memoryRows ${memoryRows}`);
+    }
+
+    // The store fails while two segments of 100 wait: the first fits the bound of 150 rows, the second
+    // does not and is read from its file when the store is back.
+    const store = new FakeStore();
+    store.failures = 1_000;
+    const directory = tempDirectory();
+    const writer = LedgerWriter.open({
+      store,
+      journalDirectory: directory,
+      flushIntervalMs: 5,
+      maxBatchRows: 100,
+      retryInitialMs: 20,
+      retryMaxMs: 20,
+      memoryRows: 150,
+      onError: () => {},
+    });
+    try {
+      for (let i = 0; i < 100; i++) writer.record(row(i));
+      await sleep(30);
+      for (let i = 100; i < 200; i++) writer.record(row(i));
+      await sleep(30);
+      const [first, second] = segments(directory).sort();
+      assert.ok(
+        first !== undefined && second !== undefined,
+        `two segments: ${segments(directory).join(',')}`,
+      );
+      rewrite(directory, first, 1_000);
+      rewrite(directory, second, 2_000);
+      store.failures = 0;
+      await writer.flush();
+      const expected = [
+        ...Array.from({ length: 100 }, (_, i) => i),
+        ...Array.from({ length: 100 }, (_, i) => 2_000 + i),
+      ];
+      assert.deepEqual(ids(store), expected);
+    } finally {
+      await writer.close();
+    }
+  });
+
   test('close() flushes what was just recorded, then releases the journal', async () => {
     const store = new FakeStore();
     const directory = tempDirectory();

@@ -43,6 +43,8 @@ export interface LedgerWriterOptions {
   retryMaxMs?: number | undefined;
   /** fdatasync each turn's write, so acknowledged rows survive power loss too. Default false. */
   fsync?: boolean | undefined;
+  /** Rows of waiting batches kept in memory as well as in the journal (the rest are read back). Default 2,000. */
+  memoryRows?: number | undefined;
   /** Failed batches (each failure), refused rows (once per episode), journal write failures. */
   onError?: ((error: Error) => void) | undefined;
 }
@@ -114,6 +116,7 @@ export class LedgerWriter {
     this.journal = Journal.open({
       directory: options.journalDirectory,
       fsync: options.fsync,
+      memoryRows: options.memoryRows,
       onWritten: (rows) => this.written(rows),
       onWriteError: (error, rows) => {
         this.counts.dropped += rows;
@@ -161,7 +164,7 @@ export class LedgerWriter {
       }
       return false;
     }
-    this.journal.append(line, bytes);
+    this.journal.append(line, bytes, entry);
     this.counts.recorded++;
     return true;
   }

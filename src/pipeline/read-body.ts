@@ -9,6 +9,7 @@ import type { Stage } from './context.js';
 
 function isJsonContentType(value: string | undefined): boolean {
   if (value === undefined) return true; // tolerated: some clients omit it; the body must still parse
+  if (value === 'application/json') return true; // what the SDKs send: no split, trim or lower-casing
   const type = value.split(';', 1)[0]?.trim().toLowerCase() ?? '';
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }

@@ -19,7 +19,11 @@ import {
 } from './prices.js';
 
 export class PriceBook {
-  private readonly byTarget = new Map<string, Price | undefined>();
+  /**
+   * By model name, then target id: two lookups with the strings the request already holds (whose hashes
+   * V8 keeps) rather than one with a key concatenated per request, which had to be built and hashed anew.
+   */
+  private readonly byTarget = new Map<string, Map<string, Price | undefined>>();
   /** By target id alone, for an answer from a fallback model's target (the first model's price wins). */
   private readonly byId = new Map<string, Price>();
   private readonly worst = new Map<string, Price>();
@@ -37,7 +41,9 @@ export class PriceBook {
               ? priceFromConfig(m.price)
               : lookupPrice(t.model);
         const id = `${t.provider}/${t.model}`;
-        this.byTarget.set(`${m.name}\u0000${id}`, price);
+        let targets = this.byTarget.get(m.name);
+        if (targets === undefined) this.byTarget.set(m.name, (targets = new Map()));
+        targets.set(id, price);
         if (price !== undefined && !this.byId.has(id)) this.byId.set(id, price);
         if (price === undefined) this.unpriced.push(`${m.name}: ${id}`);
       }
@@ -53,7 +59,7 @@ export class PriceBook {
         const model = byName.get(name);
         if (model === undefined) continue;
         for (const t of model.targets) {
-          const price = this.byTarget.get(`${name}\u0000${t.provider}/${t.model}`);
+          const price = this.byTarget.get(name)?.get(`${t.provider}/${t.model}`);
           if (price === undefined) continue;
           // Cache writes may cost more than plain input: the worst case prices every input token at the
           // highest of the target's input rates.
@@ -74,7 +80,7 @@ export class PriceBook {
 
   /** What an answer cost: `targetId` is `provider/upstream-model` (Target.id) of the model it served. */
   costUsd(model: string, targetId: string, usage: Usage): number {
-    const price = this.byTarget.get(`${model}\u0000${targetId}`) ?? this.byId.get(targetId);
+    const price = this.byTarget.get(model)?.get(targetId) ?? this.byId.get(targetId);
     return price === undefined ? 0 : costUsd(price, usage);
   }
 }
