@@ -109,10 +109,13 @@ export function routingScenarios(makeBackend: () => Backend): void {
         providers: [upstream('sick', sick.url), upstream('other', other.url), upstream('lonely', lonely.url)],
         models: [
           {
+            // The cost order tries the sick target first every time: with weights of 1,000 to 1 the other
+            // went first one request in a thousand, whose route then skipped nothing (a full run hit it).
             name: 'pair',
+            strategy: 'cost',
             targets: [
-              { provider: 'sick', model, weight: 1_000 },
-              { provider: 'other', model, weight: 1 },
+              { provider: 'sick', model, price: { input_per_mtok: 0.15, output_per_mtok: 0.6 } },
+              { provider: 'other', model, price: { input_per_mtok: 10, output_per_mtok: 30 } },
             ],
           },
           { name: 'alone', targets: [{ provider: 'lonely', model }] },
@@ -364,9 +367,11 @@ export function routingScenarios(makeBackend: () => Backend): void {
         models: [
           {
             name: 'sf',
+            // The dead target first every time (the cost order), not 1,000 times in 1,001 (weights).
+            strategy: 'cost',
             targets: [
-              { provider: 'dead', model, weight: 1_000 },
-              { provider: 'live', model, weight: 1 },
+              { provider: 'dead', model, price: { input_per_mtok: 0.15, output_per_mtok: 0.6 } },
+              { provider: 'live', model, price: { input_per_mtok: 10, output_per_mtok: 30 } },
             ],
           },
           { name: 'cut', targets: [{ provider: 'cut', model }], fallbacks: ['live'] },
