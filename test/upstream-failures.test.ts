@@ -133,3 +133,92 @@ describe('upstream credential errors', () => {
     }
   });
 });
+
+describe('whole answers that break or overflow', () => {
+  // A raw upstream per behaviour: what it sends is the test.
+  let servers: Server[] = [];
+  let gateway: TestGateway;
+  let bigErrorRequests = 0;
+
+  before(async () => {
+    const bigError = createServer((req, res) => {
+      bigErrorRequests++;
+      req.resume();
+      // A 429 whose body is far larger than anyone needs for a message: read up to the cap, not whole.
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' });
+      res.write(`{"error":{"message":"slow down","pad":"${'x'.repeat(1024 * 1024)}`);
+      res.end('"}}');
+    });
+    const cutOk = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"id":"chatcmpl-cut","choices":[');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const cutError = createServer((req, res) => {
+      req.resume();
+      res.writeHead(429, {
+        'content-type': 'application/json',
+        'content-length': '1000',
+        'retry-after': '3',
+      });
+      res.write('{"error":{"message":"slow');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    servers = [bigError, cutOk, cutError];
+    const [bigUrl, cutOkUrl, cutErrorUrl] = await Promise.all(servers.map(listen));
+    gateway = await startGateway({
+      routing: { max_attempts: 1, cooldowns: false },
+      providers: [
+        upstream('big-error', bigUrl as string),
+        upstream('cut-ok', cutOkUrl as string),
+        upstream('cut-error', cutErrorUrl as string),
+      ],
+      models: [
+        { name: 'big-error', targets: [{ provider: 'big-error', model: 'm' }] },
+        { name: 'cut-ok', targets: [{ provider: 'cut-ok', model: 'm' }] },
+        { name: 'cut-error', targets: [{ provider: 'cut-error', model: 'm' }] },
+      ],
+    });
+  });
+
+  after(async () => {
+    await gateway.close();
+    for (const server of servers) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  const post = (model: string): Promise<Response> =>
+    fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'x' }] }),
+    });
+
+  test('an error answer of 1 MB is cut at its cap and still answers with its status and Retry-After', async () => {
+    const res = await post('big-error');
+    const text = await res.text();
+    assert.equal(res.status, 429, text);
+    assert.equal(res.headers.get('retry-after'), '7');
+    assert.ok(text.length < 4_096, `a short error body, not the upstream's megabyte (${text.length})`);
+    // The cut closed that connection; the next request gets the same answer on a new one.
+    assert.equal((await post('big-error')).status, 429);
+    assert.equal(bigErrorRequests, 2);
+  });
+
+  test('a 200 answer cut before its end is a 502, never a partial answer', async () => {
+    const res = await post('cut-ok');
+    const body = (await res.json()) as { error: { code: string } };
+    assert.equal(res.status, 502);
+    assert.equal(body.error.code, 'upstream_unreachable');
+  });
+
+  test('an error answer whose body breaks keeps its status', async () => {
+    const res = await post('cut-error');
+    await res.text();
+    assert.equal(res.status, 429);
+    assert.equal(res.headers.get('retry-after'), '3');
+  });
+});

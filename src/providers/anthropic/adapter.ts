@@ -74,25 +74,24 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
       const beta = native ? call.inboundHeaders['anthropic-beta'] : undefined;
       if (typeof beta === 'string' && beta !== '') request.headers = [...headerList, 'anthropic-beta', beta];
       const deadline = new AttemptDeadline(call.cancel, call.timeouts, call.stream);
-      const response = await http.sendOk(request, call, deadline);
       if (!call.stream) {
-        deadline.firstToken();
-        const raw = await http.readBody(response, deadline);
+        const answer = await http.fetchWhole(request, call, deadline);
         call.onFirstToken();
         if (translated === undefined) {
           return {
             kind: 'raw',
-            status: response.statusCode,
+            status: answer.statusCode,
             contentType: 'application/json',
-            body: raw,
-            usage: usageOfAnthropicBody(raw),
+            body: answer.body,
+            usage: usageOfAnthropicBody(answer.body),
           };
         }
         return {
           kind: 'response',
-          response: chatResponseFromAnthropic(raw, config.name, { jsonTool: translated.jsonTool }),
+          response: chatResponseFromAnthropic(answer.body, config.name, { jsonTool: translated.jsonTool }),
         };
       }
+      const response = await http.sendOk(request, call, deadline);
       if (translated === undefined) return openRawStream(response, deadline, call, config.name);
       const decoder = anthropicStreamDecoder(config.name, { jsonTool: translated.jsonTool });
       return openTranslatedStream(response, deadline, call, config.name, decoder);

@@ -8,7 +8,7 @@ import type { EmbeddingsRequestBody } from '../../canonical/embeddings.js';
 import type { ProviderConfig } from '../../config/schema.js';
 import { AttemptDeadline } from '../http/attempt-deadline.js';
 import { openTranslatedStream } from '../http/translated-stream.js';
-import { UpstreamHttp } from '../http/upstream-http.js';
+import { parseJsonBody, UpstreamHttp } from '../http/upstream-http.js';
 import type { ChatOutcome, EmbeddingsOutcome, ProviderAdapter, UpstreamCall } from '../provider.js';
 import { embeddingsFromCohere, toCohereEmbed } from './embed.js';
 import { readCohereError } from './errors.js';
@@ -43,13 +43,13 @@ export function createCohereAdapter(config: ProviderConfig): ProviderAdapter {
     async chat(call: UpstreamCall<ChatRequestBody>): Promise<ChatOutcome> {
       const body = toCohereChat(call.body, call.model, call.stream, config.name);
       const deadline = new AttemptDeadline(call.cancel, call.timeouts, call.stream);
-      const response = await http.sendOk(request('/v2/chat', body, call), call, deadline);
       if (call.stream) {
+        const response = await http.sendOk(request('/v2/chat', body, call), call, deadline);
         const decoder = cohereStreamDecoder(call.model, config.name);
         return openTranslatedStream(response, deadline, call, config.name, decoder);
       }
-      deadline.firstToken();
-      const parsed = await http.readJson(response, deadline);
+      const answer = await http.fetchWhole(request('/v2/chat', body, call), call, deadline);
+      const parsed = parseJsonBody(answer.body, config.name);
       call.onFirstToken();
       return { kind: 'response', response: chatResponseFromCohere(parsed, call.model, config.name) };
     },
@@ -57,8 +57,8 @@ export function createCohereAdapter(config: ProviderConfig): ProviderAdapter {
     async embeddings(call: UpstreamCall<EmbeddingsRequestBody>): Promise<EmbeddingsOutcome> {
       const body = toCohereEmbed(call.body, call.model, config.name);
       const deadline = new AttemptDeadline(call.cancel, call.timeouts, false);
-      const response = await http.sendOk(request('/v2/embed', body, call), call, deadline);
-      const parsed = await http.readJson(response, deadline);
+      const answer = await http.fetchWhole(request('/v2/embed', body, call), call, deadline);
+      const parsed = parseJsonBody(answer.body, config.name);
       const base64 = call.body['encoding_format'] === 'base64';
       return { kind: 'response', response: embeddingsFromCohere(parsed, call.model, base64, config.name) };
     },

@@ -11,6 +11,7 @@ import type { AttemptDeadline } from './attempt-deadline.js';
 import { transportError } from './transport-errors.js';
 import { Pool, requestOn } from './undici-parts.js';
 import { readOpenAIError, upstreamHttpError, type ErrorBodyReader } from './upstream-errors.js';
+import { WholeAnswer, type WholeResponse } from './whole-answer.js';
 
 // An upstream error body is read for its message only; a larger one is cut rather than buffered whole.
 const maxErrorBodyBytes = 64 * 1024;
@@ -69,6 +70,48 @@ export class UpstreamHttp {
       deadline.release();
       throw transportError(error, deadline.reason, this.config.name);
     }
+  }
+
+  /**
+   * Sends and reads the whole answer (a non-stream call), then throws the mapped GatewayError when the
+   * status is an error. Releases the deadline either way.
+   */
+  async fetchWhole(
+    request: UpstreamRequest,
+    call: UpstreamCall<unknown>,
+    deadline: AttemptDeadline,
+  ): Promise<WholeResponse> {
+    let answer: WholeResponse;
+    try {
+      answer = await new Promise<WholeResponse>((resolve, reject) => {
+        this.pool.dispatch(
+          {
+            path: this.basePath + request.path,
+            method: request.method ?? 'POST',
+            headers: withTraceContext(request.headers, call),
+            body: request.body,
+            // The answer arrives whole after generation, so only total_ms (the deadline) bounds it.
+            headersTimeout: call.timeouts.total_ms,
+            bodyTimeout: call.timeouts.idle_ms,
+          },
+          new WholeAnswer(deadline, maxErrorBodyBytes, call.onResponseHeaders, resolve, reject),
+        );
+      });
+    } catch (error) {
+      throw transportError(error, deadline.reason, this.config.name);
+    } finally {
+      deadline.release();
+    }
+    if (answer.statusCode >= 400) {
+      throw upstreamHttpError(
+        this.config.name,
+        answer.statusCode,
+        answer.headers,
+        answer.body,
+        this.readError,
+      );
+    }
+    return answer;
   }
 
   /** Sends, then throws the mapped GatewayError when the status is an error. */

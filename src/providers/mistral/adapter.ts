@@ -105,20 +105,16 @@ export function createMistralAdapter(config: ProviderConfig): ProviderAdapter {
     // is all toOpenAIWire would do here.
     const body = toMistralChat(canonical, config.name);
     const deadline = new AttemptDeadline(call.cancel, call.timeouts, call.stream);
-    const response = await http.sendOk(
-      {
-        path: '/chat/completions',
-        headers: [...headerList, 'x-request-id', call.requestId],
-        body: JSON.stringify(body),
-      },
-      call,
-      deadline,
-    );
+    const payload = {
+      path: '/chat/completions',
+      headers: [...headerList, 'x-request-id', call.requestId],
+      body: JSON.stringify(body),
+    };
     if (call.stream) {
+      const response = await http.sendOk(payload, call, deadline);
       return openTranslatedStream(response, deadline, call, config.name, mistralStreamDecoder(config.name));
     }
-    deadline.firstToken();
-    const answer = normaliseMistralAnswer(await http.readBody(response, deadline));
+    const answer = normaliseMistralAnswer((await http.fetchWhole(payload, call, deadline)).body);
     call.onFirstToken();
     return { kind: 'response', response: chatResponseFromOpenAI(answer, config.name) };
   }

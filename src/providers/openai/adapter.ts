@@ -6,7 +6,6 @@
  * and SSE chunks are written to the client as they arrive. One undici Pool per provider keeps
  * connections alive across requests.
  */
-import type { Dispatcher } from 'undici';
 import type { ChatRequestBody } from '../../canonical/chat.js';
 import type { EmbeddingsRequestBody } from '../../canonical/embeddings.js';
 import { usageFromOpenAIText, type Usage } from '../../canonical/usage.js';
@@ -15,6 +14,7 @@ import { AttemptDeadline } from '../http/attempt-deadline.js';
 import { openRawStream } from '../http/raw-stream.js';
 import { openTranslatedStream } from '../http/translated-stream.js';
 import { UpstreamHttp, type UpstreamRequest } from '../http/upstream-http.js';
+import type { WholeResponse } from '../http/whole-answer.js';
 import type {
   ChatOutcome,
   EmbeddingsOutcome,
@@ -60,16 +60,13 @@ export function createOpenAIWireAdapter(
     body: JSON.stringify(rewrite(body, call)),
   });
 
-  async function whole(response: Dispatcher.ResponseData, deadline: AttemptDeadline): Promise<RawResponse> {
-    const body = await http.readBody(response, deadline);
-    return {
-      kind: 'raw',
-      status: response.statusCode,
-      contentType: 'application/json',
-      body,
-      usage: usageOfBody(body),
-    };
-  }
+  const raw = ({ statusCode, body }: WholeResponse): RawResponse => ({
+    kind: 'raw',
+    status: statusCode,
+    contentType: 'application/json',
+    body,
+    usage: usageOfBody(body),
+  });
 
   return {
     name: config.name,
@@ -87,14 +84,13 @@ export function createOpenAIWireAdapter(
       // The request is built (and may be refused) before the deadline's timers start.
       const payload = request('/chat/completions', body, call);
       const deadline = new AttemptDeadline(call.cancel, call.timeouts, call.stream);
-      const response = await http.sendOk(payload, call, deadline);
       if (!call.stream) {
-        deadline.firstToken();
-        const raw = await whole(response, deadline);
+        const answer = await http.fetchWhole(payload, call, deadline);
         call.onFirstToken();
-        if (native) return raw;
-        return { kind: 'response', response: chatResponseFromOpenAI(raw.body, config.name) };
+        if (native) return raw(answer);
+        return { kind: 'response', response: chatResponseFromOpenAI(answer.body, config.name) };
       }
+      const response = await http.sendOk(payload, call, deadline);
       if (!native) {
         return openTranslatedStream(response, deadline, call, config.name, openAIStreamDecoder(config.name));
       }
@@ -105,8 +101,7 @@ export function createOpenAIWireAdapter(
       const body = call.body.model === call.model ? call.body : { ...call.body, model: call.model };
       const payload = request('/embeddings', body, call);
       const deadline = new AttemptDeadline(call.cancel, call.timeouts, false);
-      const response = await http.sendOk(payload, call, deadline);
-      return whole(response, deadline);
+      return raw(await http.fetchWhole(payload, call, deadline));
     },
 
     async close(): Promise<void> {
