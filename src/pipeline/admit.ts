@@ -15,7 +15,7 @@ import type { Directory } from '../auth/directory.js';
 import type { Config } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { admissionDecision, publish } from '../observability/events.js';
-import type { RequestContext, Stage } from './context.js';
+import type { Next, RequestContext, Stage } from './context.js';
 import { requestTokens } from './request-tokens.js';
 
 function report(ctx: RequestContext, outcome: 'admitted' | 'rejected', reason: string): void {
@@ -70,9 +70,11 @@ function policiesOf(specs: readonly LimitSpec[]): QuotaPolicy[] {
 export function admit(limiter: Limiter, config: Config, directory: Directory): Stage {
   const models = new Map<string, Limits>(config.models.map((m) => [m.name, m.limits ?? {}]));
   const failOpen = config.state.on_error === 'open';
-  return async (ctx, next) => {
-    const specs = specsOf(ctx, directory, models);
-    if (specs.length === 0) return next();
+  const limited = async (
+    ctx: RequestContext,
+    next: Next,
+    specs: ReturnType<typeof specsOf>,
+  ): Promise<void> => {
     const began = performance.now();
     let tokens = 0;
     if (specs.some((s) => s.tpm !== undefined)) {
@@ -130,5 +132,10 @@ export function admit(limiter: Limiter, config: Config, directory: Directory): S
         usage === undefined ? lease.release() : lease.settle(usage.inputTokens + usage.outputTokens);
       settled.catch(() => {});
     }
+  };
+  // A request no limit applies to passes without an async stage of its own (see authenticate.ts).
+  return (ctx, next) => {
+    const specs = specsOf(ctx, directory, models);
+    return specs.length === 0 ? next() : limited(ctx, next, specs);
   };
 }

@@ -14,7 +14,9 @@ function bearerToken(header: string | undefined): string | undefined {
 
 export function authenticate(directory: Directory): Stage {
   const keys = directory.keys;
-  return async (ctx, next) => {
+  // Not async: a stage that only hands on to next() returns its promise rather than wrapping it in another
+  // (one promise and one resolution less per request; compose turns a throw into a rejection).
+  return (ctx, next) => {
     if (directory.open) {
       ctx.key = anonymousKey;
       ctx.authenticatedAt = performance.now();

@@ -25,9 +25,10 @@ import type { Logger } from 'pino';
 import type { BudgetSpec, BudgetStore } from '../spend/budgets/budget-store.js';
 import { SoftThresholds, type SoftBudget } from '../spend/budgets/soft-threshold.js';
 import type { PriceBook } from '../spend/price-book.js';
+import type { ModelRoute } from '../routing/catalog.js';
 import { admissionDecision, publish } from '../observability/events.js';
 import { requestIds } from '../observability/logger.js';
-import type { RequestContext, Stage } from './context.js';
+import type { Next, RequestContext, Stage } from './context.js';
 import { endUserOf } from './end-user.js';
 import { requestTokens } from './request-tokens.js';
 
@@ -60,10 +61,12 @@ export function charge(
   directory: Directory,
 ): Stage {
   const soft = new SoftThresholds(store, logger, config.budgets.webhook_url);
-  return async (ctx, next) => {
-    const specs = specsOf(ctx, directory);
-    const model = ctx.model;
-    if (specs.length === 0 || model === undefined) return next();
+  const charged = async (
+    ctx: RequestContext,
+    next: Next,
+    specs: ReturnType<typeof specsOf>,
+    model: ModelRoute,
+  ): Promise<void> => {
     const began = performance.now();
     const tokens = await requestTokens(ctx);
     const worst = prices.worstCaseUsd(model.name, tokens.input, tokens.output);
@@ -109,5 +112,11 @@ export function charge(
         () => {},
       );
     }
+  };
+  // A request no budget applies to passes without an async stage of its own (see authenticate.ts).
+  return (ctx, next) => {
+    const specs = specsOf(ctx, directory);
+    const model = ctx.model;
+    return specs.length === 0 || model === undefined ? next() : charged(ctx, next, specs, model);
   };
 }

@@ -19,7 +19,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { IdempotencyStore, StoredResponse } from '../idempotency/idempotency-store.js';
 import { cacheResult, publish, type CacheEvent } from '../observability/events.js';
-import type { RequestContext, Stage } from './context.js';
+import type { Next, RequestContext, Stage } from './context.js';
 import { serverTiming } from './response-headers.js';
 
 const validKey = /^[\x21-\x7e]{1,255}$/;
@@ -93,9 +93,7 @@ export interface IdempotencyOptions {
 }
 
 export function idempotency(store: IdempotencyStore, options: IdempotencyOptions): Stage {
-  return async (ctx, next) => {
-    const header = ctx.req.headers['idempotency-key'];
-    if (header === undefined) return next();
+  const keyed = async (ctx: RequestContext, next: Next, header: string | string[]): Promise<void> => {
     if (typeof header !== 'string' || !validKey.test(header)) {
       throw new GatewayError('invalid_request', 'Idempotency-Key must be 1 to 255 visible ASCII characters');
     }
@@ -149,5 +147,10 @@ export function idempotency(store: IdempotencyStore, options: IdempotencyOptions
     } finally {
       if (!stored) await store.release(scope, fingerprint).catch(() => undefined);
     }
+  };
+  // Without the header (nearly every request), not an async stage: next()'s own promise is returned.
+  return (ctx, next) => {
+    const header = ctx.req.headers['idempotency-key'];
+    return header === undefined ? next() : keyed(ctx, next, header);
   };
 }

@@ -2,7 +2,8 @@
 import { parseEmbeddingsRequest } from '../formats/openai-embeddings/parse-request.js';
 import type { Stage } from './context.js';
 
-export const parseRequest: Stage = async (ctx, next) => {
+// Not async: it only hands on to next() (see authenticate.ts).
+export const parseRequest: Stage = (ctx, next) => {
   if (ctx.format !== undefined) {
     ctx.chat = ctx.format.parse(ctx.json);
     ctx.requestedModel = ctx.chat.model;

@@ -39,7 +39,8 @@ function priorityOf(
 }
 
 export function route(catalog: Catalog): Stage {
-  return async (ctx, next) => {
+  // Not async: it only hands on to next() (see authenticate.ts).
+  return (ctx, next) => {
     const name = ctx.requestedModel as string;
     const model = catalog.get(name);
     const allowed = ctx.key?.models;
