@@ -85,18 +85,31 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 describe('ledger writer', { timeout: 60_000 }, () => {
-  test('record() touches neither the store nor the disk; the turn ends with one journal write', async () => {
+  test('record() touches neither the store nor the disk; the turn ends with one journal write, off the event loop', async () => {
     const store = new FakeStore();
     const directory = tempDirectory();
     const writer = LedgerWriter.open({ store, journalDirectory: directory, flushIntervalMs: 10_000 });
     const writes: number[] = [];
+    const syncWrites: number[] = [];
+    const realWrite = fs.write;
     const realWriteSync = fs.writeSync;
-    // The journal imports writeSync by name: syncBuiltinESMExports makes the spy visible to it.
+    // The journal imports write and writeSync by name: syncBuiltinESMExports makes the spies visible to it.
+    fs.write = ((...args: unknown[]) => {
+      writes.push(args[0] as number);
+      return (realWrite as (...a: unknown[]) => void)(...args);
+    }) as typeof fs.write;
     fs.writeSync = ((...args: Parameters<typeof fs.writeSync>) => {
-      writes.push(args[0]);
+      syncWrites.push(args[0]);
       return realWriteSync(...args);
     }) as typeof fs.writeSync;
     syncBuiltinESMExports();
+    const acknowledged = async (rows: number): Promise<void> => {
+      const started = Date.now();
+      while (writer.stats().acknowledged < rows) {
+        assert.ok(Date.now() - started < 2_000, `acknowledged ${writer.stats().acknowledged} of ${rows}`);
+        await sleep(1);
+      }
+    };
     try {
       for (let i = 0; i < 100; i++) assert.equal(writer.record(row(i)), true);
       assert.equal(store.attempts.length, 0);
@@ -104,7 +117,8 @@ describe('ledger writer', { timeout: 60_000 }, () => {
       assert.equal(writer.stats().acknowledged, 0);
       await nextTurn();
       assert.equal(writes.length, 1, 'one write for the whole turn');
-      assert.equal(writer.stats().acknowledged, 100);
+      // Acknowledged once the write has returned, not when it was handed to the thread pool.
+      await acknowledged(100);
       const [segment] = segments(directory);
       assert.ok(segment);
       const lines = readFileSync(join(directory, segment), 'utf8').trim().split('\n');
@@ -113,12 +127,40 @@ describe('ledger writer', { timeout: 60_000 }, () => {
       for (let i = 100; i < 110; i++) writer.record(row(i));
       await nextTurn();
       assert.equal(writes.length, 2);
+      await acknowledged(110);
+      assert.deepEqual(syncWrites, [], 'no synchronous write on the way');
     } finally {
+      fs.write = realWrite;
       fs.writeSync = realWriteSync;
       syncBuiltinESMExports();
       await writer.close();
     }
     assert.equal(store.rows.size, 110);
+  });
+
+  test('a seal while a write is out waits for it: rows recorded meanwhile are neither lost nor committed twice', async () => {
+    const store = new FakeStore();
+    const writer = LedgerWriter.open({
+      store,
+      journalDirectory: tempDirectory(),
+      flushIntervalMs: 1,
+      maxBatchRows: 7,
+    });
+    try {
+      // Rows in every turn, small batches and a 1 ms interval: seals keep falling while writes are out.
+      for (let turn = 0; turn < 200; turn++) {
+        for (let i = 0; i < 5; i++) writer.record(row(turn * 10 + i));
+        await nextTurn();
+      }
+      await writer.flush();
+      assert.equal(store.rows.size, 1_000);
+      const inserted = store.batches.reduce((sum, size) => sum + size, 0);
+      assert.equal(inserted, 1_000, 'no row inserted twice');
+      assert.equal(writer.stats().acknowledged, 1_000);
+      assert.equal(writer.stats().pendingSegments, 0);
+    } finally {
+      await writer.close();
+    }
   });
 
   test('rows are batched: at most maxBatchRows a transaction, small batches on the interval', async () => {

@@ -118,6 +118,8 @@ export class LedgerWriter {
       fsync: options.fsync,
       memoryRows: options.memoryRows,
       onWritten: (rows) => this.written(rows),
+      // A seal that waited for the write out: its segment can go to the store now.
+      onSealed: () => this.tick(),
       onWriteError: (error, rows) => {
         this.counts.dropped += rows;
         this.onError(
@@ -204,7 +206,7 @@ export class LedgerWriter {
 
   /** Whether everything recorded before the call committed by `deadline` (epoch ms). */
   private async flushUntil(deadline: number): Promise<boolean> {
-    this.journal.seal();
+    await this.journal.sealAndWait();
     const target = this.journal.sealed.at(-1)?.seq;
     if (target === undefined) return true;
     while ((this.journal.sealed[0]?.seq ?? Infinity) <= target) {
