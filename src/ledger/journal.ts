@@ -187,12 +187,7 @@ export class Journal {
   /** Hands the buffered lines to one asynchronous write, unless one is out (its return starts the next). */
   private writeAsync(): void {
     if (this.writing !== undefined || this.buffered.length === 0 || this.closed) return;
-    const rows = this.buffered.length;
-    const data = Buffer.from(this.buffered.join(''));
-    const entries = this.bufferedEntries;
-    this.buffered = [];
-    this.bufferedEntries = [];
-    this.bufferedBytes = 0;
+    const { rows, data, entries } = this.takeBuffered();
     let active: ActiveSegment;
     try {
       active = this.active ?? this.openSegment();
@@ -237,12 +232,7 @@ export class Journal {
    */
   writeTurn(): void {
     if (this.buffered.length === 0) return;
-    const rows = this.buffered.length;
-    const data = Buffer.from(this.buffered.join(''));
-    const entries = this.bufferedEntries;
-    this.buffered = [];
-    this.bufferedEntries = [];
-    this.bufferedBytes = 0;
+    const { rows, data, entries } = this.takeBuffered();
     let active: ActiveSegment | undefined;
     try {
       active = this.active ?? this.openSegment();
@@ -256,6 +246,19 @@ export class Journal {
     }
     this.written(active, data.length, rows, entries);
     this.onWritten(rows);
+  }
+
+  /** The buffered lines as one chunk for a write, their entries, and the buffer emptied. */
+  private takeBuffered(): { rows: number; data: Buffer; entries: LedgerEntry[] | undefined } {
+    const chunk = {
+      rows: this.buffered.length,
+      data: Buffer.from(this.buffered.join('')),
+      entries: this.bufferedEntries,
+    };
+    this.buffered = [];
+    this.bufferedEntries = [];
+    this.bufferedBytes = 0;
+    return chunk;
   }
 
   private written(
