@@ -138,6 +138,53 @@ describe('ledger writer', { timeout: 60_000 }, () => {
     assert.equal(store.rows.size, 110);
   });
 
+  test('a journal write that fails loses its turn only: counted, reported, and the next rows go on in a new segment', async () => {
+    const store = new FakeStore();
+    const directory = tempDirectory();
+    const errors: Error[] = [];
+    const writer = LedgerWriter.open({
+      store,
+      journalDirectory: directory,
+      flushIntervalMs: 60_000,
+      onError: (error) => errors.push(error),
+    });
+    const realWrite = fs.write;
+    let failNext = true;
+    // The next write fails the way a full disk does, after the thread pool tried it.
+    fs.write = ((...args: unknown[]) => {
+      if (failNext) {
+        failNext = false;
+        const callback = args.at(-1) as (error: Error) => void;
+        setImmediate(() => callback(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' })));
+        return;
+      }
+      return (realWrite as (...a: unknown[]) => void)(...args);
+    }) as typeof fs.write;
+    syncBuiltinESMExports();
+    try {
+      for (let i = 0; i < 10; i++) writer.record(row(i));
+      await nextTurn();
+      const started = Date.now();
+      while (writer.stats().dropped < 10) {
+        assert.ok(Date.now() - started < 2_000, 'the failed write was counted');
+        await sleep(1);
+      }
+      assert.match(errors[0]?.message ?? '', /journal write failed, 10 rows lost: no space left on device/);
+      for (let i = 10; i < 20; i++) writer.record(row(i));
+      await writer.flush();
+      assert.deepEqual(
+        [...store.rows.keys()].sort(),
+        Array.from({ length: 10 }, (_, i) => `req-${10 + i}`).sort(),
+      );
+      assert.equal(writer.stats().acknowledged, 10);
+      assert.equal(writer.stats().dropped, 10);
+    } finally {
+      fs.write = realWrite;
+      syncBuiltinESMExports();
+      await writer.close();
+    }
+  });
+
   test('a seal while a write is out waits for it: rows recorded meanwhile are neither lost nor committed twice', async () => {
     const store = new FakeStore();
     const writer = LedgerWriter.open({
