@@ -82,6 +82,14 @@ function segments(directory: string): string[] {
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Waits until `done()` holds (2 s at most): for what the journal's asynchronous writes make true. */
+async function until(done: () => boolean): Promise<void> {
+  const started = Date.now();
+  while (!done()) {
+    assert.ok(Date.now() - started < 2_000, 'in time');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 describe('ledger writer', { timeout: 60_000 }, () => {
@@ -103,13 +111,6 @@ describe('ledger writer', { timeout: 60_000 }, () => {
       return realWriteSync(...args);
     }) as typeof fs.writeSync;
     syncBuiltinESMExports();
-    const acknowledged = async (rows: number): Promise<void> => {
-      const started = Date.now();
-      while (writer.stats().acknowledged < rows) {
-        assert.ok(Date.now() - started < 2_000, `acknowledged ${writer.stats().acknowledged} of ${rows}`);
-        await sleep(1);
-      }
-    };
     try {
       for (let i = 0; i < 100; i++) assert.equal(writer.record(row(i)), true);
       assert.equal(store.attempts.length, 0);
@@ -118,7 +119,7 @@ describe('ledger writer', { timeout: 60_000 }, () => {
       await nextTurn();
       assert.equal(writes.length, 1, 'one write for the whole turn');
       // Acknowledged once the write has returned, not when it was handed to the thread pool.
-      await acknowledged(100);
+      await until(() => writer.stats().acknowledged === 100);
       const [segment] = segments(directory);
       assert.ok(segment);
       const lines = readFileSync(join(directory, segment), 'utf8').trim().split('\n');
@@ -127,7 +128,7 @@ describe('ledger writer', { timeout: 60_000 }, () => {
       for (let i = 100; i < 110; i++) writer.record(row(i));
       await nextTurn();
       assert.equal(writes.length, 2);
-      await acknowledged(110);
+      await until(() => writer.stats().acknowledged === 110);
       assert.deepEqual(syncWrites, [], 'no synchronous write on the way');
     } finally {
       fs.write = realWrite;
@@ -164,11 +165,7 @@ describe('ledger writer', { timeout: 60_000 }, () => {
     try {
       for (let i = 0; i < 10; i++) writer.record(row(i));
       await nextTurn();
-      const started = Date.now();
-      while (writer.stats().dropped < 10) {
-        assert.ok(Date.now() - started < 2_000, 'the failed write was counted');
-        await sleep(1);
-      }
+      await until(() => writer.stats().dropped === 10);
       assert.match(errors[0]?.message ?? '', /journal write failed, 10 rows lost: no space left on device/);
       for (let i = 10; i < 20; i++) writer.record(row(i));
       await writer.flush();
@@ -342,7 +339,8 @@ describe('ledger writer', { timeout: 60_000 }, () => {
         memoryRows,
       });
       for (let i = 0; i < 10; i++) writer.record(row(i));
-      await nextTurn();
+      // The journal's write returned (it is asynchronous): the file holds the rows before it is rewritten.
+      await until(() => writer.stats().acknowledged === 10);
       rewrite(directory, segments(directory)[0] as string, 500);
       await writer.close();
       const expected = Array.from({ length: 10 }, (_, i) => (memoryRows === 0 ? 500 : 0) + i);
@@ -366,9 +364,9 @@ describe('ledger writer', { timeout: 60_000 }, () => {
     });
     try {
       for (let i = 0; i < 100; i++) writer.record(row(i));
-      await sleep(30);
+      await until(() => writer.stats().pendingSegments === 1);
       for (let i = 100; i < 200; i++) writer.record(row(i));
-      await sleep(30);
+      await until(() => writer.stats().pendingSegments === 2);
       const [first, second] = segments(directory).sort();
       assert.ok(
         first !== undefined && second !== undefined,
