@@ -191,7 +191,7 @@ describe('ledger writer', { timeout: 60_000 }, () => {
       maxBatchRows: 7,
     });
     try {
-      // Rows in every turn, small batches and a 1 ms interval: seals keep falling while writes are out.
+      // Rows in every turn, small batches and a 1 ms interval: seals keep coming while writes are out.
       for (let turn = 0; turn < 200; turn++) {
         for (let i = 0; i < 5; i++) writer.record(row(turn * 10 + i));
         await nextTurn();
