@@ -182,6 +182,62 @@ describe('ledger writer', { timeout: 60_000 }, () => {
     }
   });
 
+  test('a flush waiting on a failed write whose next segment cannot be opened returns rather than hangs', async () => {
+    const store = new FakeStore();
+    const errors: Error[] = [];
+    const writer = LedgerWriter.open({
+      store,
+      journalDirectory: tempDirectory(),
+      flushIntervalMs: 60_000,
+      onError: (error) => errors.push(error),
+    });
+    const realWrite = fs.write;
+    const realOpenSync = fs.openSync;
+    let failWrite = true;
+    let failOpen = false;
+    // The first write fails on the thread pool; opening the segment for what comes next fails too.
+    fs.write = ((...args: unknown[]) => {
+      if (!failWrite) return (realWrite as (...a: unknown[]) => void)(...args);
+      failWrite = false;
+      const callback = args.at(-1) as (error: Error) => void;
+      setImmediate(() => {
+        failOpen = true;
+        callback(Object.assign(new Error('input/output error'), { code: 'EIO' }));
+      });
+    }) as typeof fs.write;
+    fs.openSync = ((...args: Parameters<typeof fs.openSync>) => {
+      if (!failOpen) return realOpenSync(...args);
+      failOpen = false;
+      throw Object.assign(new Error('too many open files'), { code: 'EMFILE' });
+    }) as typeof fs.openSync;
+    syncBuiltinESMExports();
+    try {
+      for (let i = 0; i < 5; i++) writer.record(row(i));
+      await nextTurn(); // the first write is out
+      for (let i = 5; i < 10; i++) writer.record(row(i));
+      // The seal waits for the write out and for the one after it, which never gets a segment.
+      const outcome = await Promise.race([
+        writer.flush().then(() => 'flushed'),
+        sleep(2_000).then(() => 'hung'),
+      ]);
+      assert.equal(outcome, 'flushed');
+      assert.equal(writer.stats().dropped, 10);
+      assert.equal(errors.length, 2, errors.map((e) => e.message).join('; '));
+      // The journal goes on: the next rows get a segment and reach the store.
+      for (let i = 10; i < 15; i++) writer.record(row(i));
+      await writer.flush();
+      assert.deepEqual(
+        [...store.rows.keys()].sort(),
+        Array.from({ length: 5 }, (_, i) => `req-${10 + i}`).sort(),
+      );
+    } finally {
+      fs.write = realWrite;
+      fs.openSync = realOpenSync;
+      syncBuiltinESMExports();
+      await writer.close();
+    }
+  });
+
   test('a seal while a write is out waits for it: rows recorded meanwhile are neither lost nor committed twice', async () => {
     const store = new FakeStore();
     const writer = LedgerWriter.open({

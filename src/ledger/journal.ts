@@ -193,6 +193,8 @@ export class Journal {
       active = this.active ?? this.openSegment();
     } catch (error) {
       this.onWriteError(error, rows);
+      // A seal waiting for these lines has nothing more to wait for: they are lost.
+      if (this.sealPending !== undefined) this.completeSeal(undefined);
       return;
     }
     this.writing = { rows, bytes: data.length };
@@ -203,10 +205,7 @@ export class Journal {
       if (error === null) this.written(active, data.length, rows, entries);
       else this.writeFailed(active, error, rows);
       if (pending === 'after-this') {
-        // Nothing is out now: the segment closes on a quiet descriptor.
-        if (this.active === active) this.sealActive();
-        for (const resolve of this.sealWaiters.splice(0)) resolve();
-        this.onSealed();
+        this.completeSeal(active);
       } else if (pending === 'after-next') {
         this.sealPending = 'after-this';
       }
@@ -246,6 +245,17 @@ export class Journal {
     }
     this.written(active, data.length, rows, entries);
     this.onWritten(rows);
+  }
+
+  /**
+   * Ends a seal that waited: seals `active` if it is still the active segment (nothing is out now, so it
+   * closes on a quiet descriptor) and tells the waiters.
+   */
+  private completeSeal(active: ActiveSegment | undefined): void {
+    this.sealPending = undefined;
+    if (active !== undefined && this.active === active) this.sealActive();
+    for (const resolve of this.sealWaiters.splice(0)) resolve();
+    this.onSealed();
   }
 
   /** The buffered lines as one chunk for a write, their entries, and the buffer emptied. */
