@@ -454,3 +454,95 @@ test('batch leaves a tenth of the slots (at least one) free for interactive arri
   await flush();
   admitted(only);
 });
+
+/** Fills `n` slots with batch work held for `holdMs`, released together: the hold time the pacing uses. */
+async function heldClump(queue: AdmissionQueue, time: FakeTime, n: number, holdMs: number) {
+  const clump = await Promise.all(Array.from({ length: n }, () => queue.acquire('batch')));
+  time.advance(holdMs);
+  for (const slot of clump) admitted({ value: slot }).release();
+}
+
+test('with pacing, slots freed together are refilled one interval apart, not at once', async () => {
+  const { queue, time } = setup(4, { pacing: true, interactiveReserve: 0, maxQueued: 100 });
+  await heldClump(queue, time, 4, 100);
+  // Eight batch waiters and four free slots: one starts now, the next each 100 / (4 × 1.1) ≈ 22.7 ms.
+  const boxes = Array.from({ length: 8 }, () => track(queue.acquire('batch')));
+  await flush();
+  const startedBy = async (ms: number) => {
+    time.advance(ms);
+    await flush();
+    return boxes.filter((box) => box.value?.admitted).length;
+  };
+  assert.equal(await startedBy(0), 1);
+  assert.equal(await startedBy(20), 1, 'the second waits for its turn although a slot is free');
+  assert.equal(await startedBy(5), 2);
+  assert.equal(await startedBy(23), 3);
+  assert.equal(await startedBy(23), 4);
+  assert.equal(await startedBy(100), 4, 'then the four slots are full');
+  for (const box of boxes) if (box.value?.admitted) box.value.release();
+});
+
+test('without pacing the same slots are refilled at once (the clump the pacing spreads)', async () => {
+  const { queue, time } = setup(4, { interactiveReserve: 0, maxQueued: 100 });
+  await heldClump(queue, time, 4, 100);
+  const boxes = Array.from({ length: 8 }, () => track(queue.acquire('batch')));
+  await flush();
+  assert.equal(boxes.filter((box) => box.value?.admitted).length, 4);
+});
+
+test('pacing never delays an interactive request, though it takes a turn', async () => {
+  const { queue, time } = setup(4, { pacing: true, interactiveReserve: 0, maxQueued: 100 });
+  await heldClump(queue, time, 4, 100);
+  const first = track(queue.acquire('batch'));
+  const second = track(queue.acquire('batch'));
+  await flush();
+  admitted(first);
+  assert.equal(second.value, undefined);
+  // A slot is free and batch is waiting for its turn: the interactive request goes now.
+  const urgent = track(queue.acquire('interactive'));
+  await flush();
+  assert.equal(admitted(urgent).waitedMs, 0);
+  // It took the turn the batch waiter was due: that one waits one more interval.
+  time.advance(23);
+  await flush();
+  assert.equal(second.value, undefined);
+  time.advance(23);
+  await flush();
+  admitted(second);
+});
+
+test('pacing builds no credit while idle, and a request that cannot wait for its turn is refused', async () => {
+  const { queue, time } = setup(4, { pacing: true, interactiveReserve: 0, maxQueued: 100 });
+  await heldClump(queue, time, 4, 100);
+  time.advance(60_000);
+  const a = track(queue.acquire('batch'));
+  const b = track(queue.acquire('batch'));
+  await flush();
+  admitted(a);
+  assert.equal(b.value, undefined, 'a minute idle does not let two start together');
+  time.advance(23);
+  await flush();
+  admitted(b);
+  // A request whose deadline comes before its turn is refused at once, not admitted late.
+  const late = track(queue.acquire('batch', time.t + 10));
+  await flush();
+  refused(late, 'deadline');
+});
+
+test('batchCapacity caps the slots batch may fill; interactive work may use the rest', async () => {
+  const ceiling = { value: 3 };
+  const { queue } = setup(10, { interactiveReserve: 0, batchCapacity: () => ceiling.value });
+  const batch = await Promise.all([1, 2, 3].map(() => queue.acquire('batch')));
+  const fourth = track(queue.acquire('batch'));
+  await flush();
+  assert.equal(fourth.value, undefined, 'the fourth batch request waits');
+  const urgent = await queue.acquire('interactive');
+  assert.equal(urgent.admitted, true);
+  // The ceiling grows: pump() (the limit's onChange) lets the waiter in.
+  ceiling.value = 5;
+  queue.pump();
+  await flush();
+  admitted(fourth);
+  assert.equal(queue.inFlight, 5);
+  for (const slot of [...batch, urgent]) if (slot.admitted) slot.release();
+});

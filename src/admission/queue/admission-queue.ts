@@ -20,6 +20,17 @@
  *   is fairer when the queue drains. Batch stays FIFO: its clients wait by design (the batch backlog is also
  *   why the standing-queue test looks at interactive waiters only; a 30 s batch queue is normal).
  * - A waiter whose signal aborts leaves the queue at once (resolved with reason 'aborted').
+ * - Pacing (option `pacing`, on for adaptive concurrency): admissions are spread over the slots' hold time,
+ *   one per hold / (batch's slots × `paceGain`) at most, and a batch request waits for its turn
+ *   (interactive ones never do, but take a turn). Without it, the slots freed together are refilled together: requests that start together
+ *   against an upstream with steady service times end together, and the clump repeats every round trip.
+ *   The upstream's servers then all free up at once and all fill at once, so an interactive request that
+ *   arrives between two clumps waits in the upstream's own line for up to a whole round trip, although
+ *   Sluice's queue let it through at once. Spacing the starts spreads the ends, and the next interactive
+ *   request finds a server freeing within one interval. BBR paces its packets at its bandwidth estimate for
+ *   the same reason: a window sent in a burst makes the bottleneck's queue it was meant to avoid. The
+ *   spacing is at a small gain over the rate slots free up (`paceGain`), so it spreads clumps without
+ *   holding back a queue that the limit allows to drain.
  *
  * Every operation is O(1): waiters sit in one doubly linked list per class, so a waiter can leave from
  * anywhere (abort, deadline, eviction) without a scan. Per replica.
@@ -35,6 +46,10 @@ export interface QueueOptions {
   lifoAfterMs?: number;
   /** Fraction of the slots batch may not take, kept for interactive arrivals (default 0.1, at most 0.5). */
   interactiveReserve?: number;
+  /** Spread admissions over the hold time, batch waiting its turn (default false; see the class comment). */
+  pacing?: boolean;
+  /** Slots batch may fill at most, below `capacity()` (an adaptive limit's batchLimit); default: all. */
+  batchCapacity?: () => number;
 }
 
 export type ShedReason = 'queue_full' | 'deadline' | 'shed' | 'aborted';
@@ -62,6 +77,11 @@ const realTimers: Timers = {
 
 /** Weight of a new hold time in the EWMA (~the last 20 releases). */
 const holdAlpha = 0.1;
+/**
+ * Pacing's rate over the rate at which slots free up (capacity / hold). Above 1 so that admissions delayed
+ * by a busy event loop or by a clump catch up; close to 1 so that a clump is spread over most of a round trip.
+ */
+const paceGain = 1.1;
 /**
  * Retry-After is whole seconds (RFC 9110 §10.2.3): anything under one second would round to "retry now",
  * which turns shedding into a retry loop.
@@ -110,6 +130,11 @@ export class AdmissionQueue {
   private readonly maxWaitMs: { interactive: number; batch: number };
   private readonly lifoAfterMs: number;
   private readonly interactiveReserve: number;
+  private readonly pacing: boolean;
+  private readonly batchCapacity: (() => number) | undefined;
+  /** With pacing: the earliest time of the next batch admission, and the timer that pumps then. */
+  private nextStartAt = -Infinity;
+  private paceTimer: unknown = undefined;
   private readonly now: () => number;
   private readonly timers: Timers;
   private readonly lists: Record<Priority, WaiterList> = {
@@ -131,6 +156,8 @@ export class AdmissionQueue {
     this.maxWaitMs = options.maxWaitMs;
     this.lifoAfterMs = options.lifoAfterMs ?? options.maxWaitMs.interactive / 4;
     this.interactiveReserve = Math.min(0.5, Math.max(0, options.interactiveReserve ?? 0.1));
+    this.pacing = options.pacing ?? false;
+    this.batchCapacity = options.batchCapacity;
     this.now = now;
     this.timers = timers;
   }
@@ -167,7 +194,9 @@ export class AdmissionQueue {
     // A deadline already past: its client has given up, even if a slot is free.
     if (deadlineAt !== undefined && deadlineAt <= at) return Promise.resolve(this.refuse('deadline'));
     const ahead = priority === 'interactive' ? this.lists.interactive.size : this.queued;
-    if (ahead === 0 && this.active < this.capacityFor(priority)) return Promise.resolve(this.admit(at));
+    if (ahead === 0 && this.active < this.capacityFor(priority)) {
+      if (priority === 'interactive' || at >= this.nextStartAt) return Promise.resolve(this.admit(at));
+    }
     const deadline = Math.min(deadlineAt ?? Infinity, at + this.maxWaitMs[priority]);
     if (deadline <= at) return Promise.resolve(this.refuse('deadline'));
 
@@ -197,6 +226,8 @@ export class AdmissionQueue {
         this.leave(waiter, this.refuse('deadline'));
       }, deadline - at);
       waiter.unsubscribe = signal?.onAbort(() => this.leave(waiter, this.refuse('aborted')));
+      // A batch request held back only by pacing: the pace timer admits it.
+      if (priority === 'batch') this.pump();
     });
   }
 
@@ -205,13 +236,16 @@ export class AdmissionQueue {
     while (this.active < this.capacity()) {
       const waiter = this.next();
       if (!waiter) return;
-      // The slots kept for interactive requests: batch waits for the others.
-      if (waiter.priority === 'batch' && this.active >= this.capacityFor('batch')) return;
       const at = this.now();
       // The deadline timer may not have run yet (a busy event loop, or a test's clock).
       if (at >= waiter.deadlineAt) {
         this.leave(waiter, this.refuse('deadline'));
         continue;
+      }
+      if (waiter.priority === 'batch') {
+        // The slots kept for interactive requests: batch waits for the others.
+        if (this.active >= this.capacityFor('batch')) return;
+        if (at < this.nextStartAt) return this.paceAt(this.nextStartAt - at);
       }
       this.leave(waiter, this.admit(at, waiter.enqueuedAt));
     }
@@ -226,12 +260,14 @@ export class AdmissionQueue {
   /**
    * Slots a class may fill: all of them for interactive; for batch all but a reserve of a tenth (at least
    * one once there are two), so that an interactive request arriving while batch work fills the limit
-   * finds a slot free instead of waiting for the next release.
+   * finds a slot free instead of waiting for the next release; and no more than `batchCapacity`.
    */
   private capacityFor(priority: Priority): number {
     const capacity = this.capacity();
-    if (priority === 'interactive' || capacity < 2 || this.interactiveReserve === 0) return capacity;
-    return capacity - Math.max(1, Math.floor(capacity * this.interactiveReserve));
+    if (priority === 'interactive') return capacity;
+    const ceiling = this.batchCapacity === undefined ? capacity : Math.min(capacity, this.batchCapacity());
+    if (capacity < 2 || this.interactiveReserve === 0) return ceiling;
+    return Math.min(ceiling, capacity - Math.max(1, Math.floor(capacity * this.interactiveReserve)));
   }
 
   /** Waiters that will be served before a newcomer of this class. */
@@ -258,8 +294,23 @@ export class AdmissionQueue {
     waiter.resolve(admission);
   }
 
+  /** Pumps again in `delayMs`, when pacing lets the next batch request start (one timer at a time). */
+  private paceAt(delayMs: number): void {
+    if (this.paceTimer !== undefined) return;
+    this.paceTimer = this.timers.set(() => {
+      this.paceTimer = undefined;
+      this.pump();
+    }, delayMs);
+  }
+
   private admit(at: number, enqueuedAt = at): Admission {
     this.active++;
+    if (this.pacing && this.holdMs !== undefined) {
+      // Every start takes a turn; only batch ones wait for theirs. No credit builds up while idle.
+      // At the rate the slots batch may fill free up: faster would still let it start in clumps.
+      const interval = this.holdMs / (Math.max(1, this.capacityFor('batch')) * paceGain);
+      this.nextStartAt = Math.max(at, this.nextStartAt) + interval;
+    }
     let released = false;
     return {
       admitted: true,
