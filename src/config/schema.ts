@@ -439,6 +439,14 @@ export const configSchema = z
               .describe(
                 "How far a target's time to first token may rise above its unloaded baseline before its limit shrinks: lower keeps latency closer to the baseline, higher keeps more throughput when latency varies.",
               ),
+            batch_tolerance: z
+              .number()
+              .min(1)
+              .max(10)
+              .optional()
+              .describe(
+                "A lower tolerance for the share of the limit batch requests may fill (unset: one limit for both classes; a value at or above tolerance acts as unset). Batch work alone then takes a target only to where its time to first token starts to rise, so interactive requests do not wait behind batch ones in the upstream's own queue. For upstreams with steady service times: noisy time to first token reads as load and holds batch near min.",
+              ),
           })
           .strict()
           .prefault({}),

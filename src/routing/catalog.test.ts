@@ -57,3 +57,38 @@ test('the catalog resolves targets with their health, cost and the model’s rou
   // The same provider/model under two models is two targets: each model keeps its own health.
   assert.equal([...catalog.targets()].length, 3);
 });
+
+test('admission.adaptive_concurrency reaches each target; batch_tolerance gives batch a lower limit of its own', (t) => {
+  t.mock.timers.enable({ apis: ['Date'] });
+  const build = (adaptive: Record<string, unknown>) => {
+    const config = validateConfig({
+      providers: [{ name: 'a', kind: 'simulator' }],
+      models: [{ name: 'm', targets: [{ provider: 'a', model: 'x' }] }],
+      admission: { adaptive_concurrency: { enabled: true, initial: 8, min: 2, ...adaptive } },
+    });
+    const adapters = new Map(
+      config.providers.map((p) => [p.name, { adapter: fake(p.name), timeouts: p.timeouts }]),
+    );
+    const catalog = new Catalog(config.models, adapters, 7, config.routing, config.admission);
+    const target = catalog.get('m')?.targets[0];
+    assert.ok(target?.concurrency !== undefined && target.slots !== undefined);
+    return target.concurrency;
+  };
+  assert.throws(() => build({ batch_tolerance: 0.9 }), /admission\.adaptive_concurrency\.batch_tolerance/);
+  const one = build({});
+  const two = build({ batch_tolerance: 1.05 });
+  // A baseline of 100 ms, then TTFT 10% above it at full demand: within the limit's tolerance (1.25),
+  // above the batch limit's.
+  for (const [count, ttft] of [
+    [8, 100],
+    [400, 110],
+  ] as const) {
+    for (let i = 0; i < count; i++) {
+      t.mock.timers.tick(25);
+      for (const limit of [one, two]) limit.onSample(ttft, limit.limit);
+    }
+  }
+  assert.ok(one.limit > 8 && two.limit > 8, `limits grew: ${one.limit}, ${two.limit}`);
+  assert.equal(one.batchLimit, one.limit);
+  assert.ok(two.batchLimit < 8, `the batch limit shrank: ${two.batchLimit}`);
+});

@@ -77,12 +77,15 @@ export class Target implements Candidate {
         min: adaptive.min,
         max: adaptive.max,
         tolerance: adaptive.tolerance,
+        batchTolerance: adaptive.batch_tolerance,
       });
       const queue = admission.queue;
       this.concurrency = limit;
       this.slots = new AdmissionQueue(() => limit.limit, {
         maxQueued: queue.max_queued,
         maxWaitMs: { interactive: queue.interactive_wait_ms, batch: queue.batch_wait_ms },
+        pacing: true,
+        batchCapacity: () => limit.batchLimit,
       });
       limit.onChange = () => this.slots?.pump();
     }

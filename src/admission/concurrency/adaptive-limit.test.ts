@@ -191,12 +191,27 @@ test('every probe interval the limit drops to min for a few samples, re-measures
  * per round trip, which is what made a per-sample controller swing between min and 40+ (an upstream
  * idle half the time, then a long queue inside it).
  */
-function closedLoopModel(tolerance: number, seconds = 30) {
-  const capacity = 16;
+function closedLoopModel(
+  tolerance: number,
+  seconds = 30,
+  /** With a batch limit; then every request is batch work and waits for `batchLimit`. */
+  batchTolerance?: number,
+  capacityAt: (t: number) => number = () => 16,
+) {
   const serviceMs = 100;
   const clock = { t: 0 };
   const random = seeded(7);
-  const limiter = new AdaptiveLimit({ initial: 64, min: 4, max: 1024, tolerance }, () => clock.t);
+  const limiter = new AdaptiveLimit(
+    {
+      initial: 64,
+      min: 4,
+      max: 1024,
+      tolerance,
+      ...(batchTolerance === undefined ? {} : { batchTolerance }),
+    },
+    () => clock.t,
+  );
+  const slots = () => (batchTolerance === undefined ? limiter.limit : limiter.batchLimit);
   // A binary min-heap of [time, seq, action]: the event order is time, then creation.
   const heap: [number, number, () => void][] = [];
   let seq = 0;
@@ -234,7 +249,9 @@ function closedLoopModel(tolerance: number, seconds = 30) {
   let busy = 0;
   const upstreamLine: { sentAt: number; inFlight: number }[] = [];
   const limits: number[] = [];
+  const batchLimits: number[] = [];
   const lines: number[] = [];
+
   const serve = (request: { sentAt: number; inFlight: number }): void => {
     busy++;
     schedule(clock.t + serviceMs * (0.95 + random() * 0.1), () => {
@@ -242,20 +259,21 @@ function closedLoopModel(tolerance: number, seconds = 30) {
       const next = upstreamLine.shift();
       if (next) serve(next);
       limiter.onSample(clock.t - request.sentAt, request.inFlight);
-      send();
+      // After the end, only what is already in flight finishes (not the whole backlog).
+      if (clock.t < end) send();
     });
   };
   const send = (): void => {
-    while (waiting > 0 && limiter.tryAcquire()) {
+    while (waiting > 0 && limiter.inFlight < slots() && limiter.tryAcquire()) {
       waiting--;
       const request = { sentAt: clock.t, inFlight: limiter.inFlight };
-      if (busy < capacity) serve(request);
+      if (busy < capacityAt(clock.t)) serve(request);
       else upstreamLine.push(request);
     }
   };
   const end = seconds * 1000;
-  // 220 requests/s against a capacity of 160/s.
-  for (let t = 0; t < end; t += 1000 / 220)
+  // 220 requests/s against a capacity of 160/s (×10 with a batch limit, a backlog that never runs out).
+  for (let t = 0; t < end; t += 1000 / (batchTolerance === undefined ? 220 : 2200))
     schedule(t, () => {
       waiting++;
       send();
@@ -263,6 +281,7 @@ function closedLoopModel(tolerance: number, seconds = 30) {
   for (let t = 5000; t < end; t += 100)
     schedule(t, () => {
       limits.push(limiter.limit);
+      batchLimits.push(limiter.batchLimit);
       lines.push(upstreamLine.length);
     });
   while (heap.length > 0) {
@@ -274,7 +293,12 @@ function closedLoopModel(tolerance: number, seconds = 30) {
     [...values].sort((a, b) => a - b)[Math.floor(values.length * q)] as number;
   return {
     limit: [quantile(limits, 0.05), quantile(limits, 0.95)],
+    batchLimit: [quantile(batchLimits, 0.05), quantile(batchLimits, 0.95)],
+    /** The limits over the last 5 s. */
+    lastBatchLimits: batchLimits.slice(-50),
     upstreamLineP95: quantile(lines, 0.95),
+    /** Mean of the upstream's line, sampled every 100 ms after the first 5 s. */
+    upstreamLineMean: lines.reduce((a, b) => a + b, 0) / lines.length,
   };
 }
 
@@ -285,4 +309,78 @@ test('with late feedback (many samples per round trip), the limit holds near cap
   const loose = closedLoopModel(1.25);
   assert.ok(loose.limit[0]! >= 15 && loose.limit[1]! <= 24, `limit p5–p95 ${loose.limit.join('–')}`);
   assert.ok(loose.upstreamLineP95 <= 8, `upstream line p95 ${loose.upstreamLineP95}`);
+});
+
+test("with a batch limit, batch work alone keeps the upstream's line near empty, where one limit keeps it tolerance deep", () => {
+  const one = closedLoopModel(1.25, 30, 1.25);
+  const two = closedLoopModel(1.25, 30, 1.05);
+  // One limit: the line settles at about (1.25 − 1) × 16 = 4 requests.
+  assert.ok(one.upstreamLineMean >= 2, `one limit: line mean ${one.upstreamLineMean.toFixed(2)}`);
+  // The batch limit holds at the upstream's 16 slots, give or take one; the line is under one request.
+  assert.ok(two.upstreamLineMean < 0.8, `batch limit: line mean ${two.upstreamLineMean.toFixed(2)}`);
+  assert.ok(two.upstreamLineP95 <= 1, `batch limit: line p95 ${two.upstreamLineP95}`);
+  assert.ok(
+    two.batchLimit[0]! >= 15 && two.batchLimit[1]! <= 18,
+    `batch limit p5–p95 ${two.batchLimit.join('–')}`,
+  );
+  // The limit itself (for interactive work) is not held down by it.
+  assert.ok(two.limit[0]! >= two.batchLimit[1]!, `limit p5 ${two.limit[0]}`);
+});
+
+test('the batch limit follows an upstream that grows: the old knee is forgotten', () => {
+  // 16 slots for 15 s, then 32: the limit's slow growth near the old knee must not keep it there.
+  const grown = closedLoopModel(1.25, 40, 1.05, (t) => (t < 15_000 ? 16 : 32));
+  const last = grown.lastBatchLimits;
+  assert.ok(
+    Math.min(...last) >= 29,
+    `batch limit over the last 5 s ${Math.min(...last)}..${Math.max(...last)}`,
+  );
+});
+
+test('without a batch tolerance the batch limit is the limit; with one it never exceeds it', () => {
+  for (const batchTolerance of [undefined, 1.05]) {
+    const { limiter, clock } = setup({
+      probeIntervalMs: 5_000,
+      tolerance: 1.25,
+      ...(batchTolerance === undefined ? {} : { batchTolerance }),
+    });
+    const random = seeded(3);
+    for (let i = 0; i < 20_000; i++) {
+      const rtt = 100 * (1 + random() * (i % 3000 < 1500 ? 0.1 : 1));
+      clock.t += rtt / 10;
+      limiter.onSample(rtt, Math.ceil(random() * limiter.limit));
+      if (i % 997 === 0) limiter.onOverload();
+      if (batchTolerance === undefined) assert.equal(limiter.batchLimit, limiter.limit, `sample ${i}`);
+      else
+        assert.ok(
+          limiter.batchLimit <= limiter.limit,
+          `sample ${i}: ${limiter.batchLimit} > ${limiter.limit}`,
+        );
+      assert.ok(limiter.batchLimit >= 2);
+    }
+  }
+});
+
+test('a probe takes the batch limit to min with the limit and restores both; an overload cuts both', () => {
+  const { limiter, clock, sample } = setup({
+    probeIntervalMs: 60_000,
+    tolerance: 1.25,
+    batchTolerance: 1.05,
+  });
+  for (let i = 0; i < 300; i++) sample(100);
+  assert.equal(limiter.limit, 200);
+  const batchBefore = limiter.batchLimit;
+  assert.ok(batchBefore > 100, `batch limit ${batchBefore} grew under steady latency`);
+  clock.t += 60_000;
+  sample(100);
+  assert.equal(limiter.limit, 2);
+  assert.equal(limiter.batchLimit, 2);
+  for (let i = 0; i < 8; i++) sample(100);
+  assert.equal(limiter.limit, 200);
+  assert.equal(limiter.batchLimit, batchBefore);
+  limiter.onOverload();
+  assert.equal(limiter.limit, 180);
+  // The batch estimate is a real number in [batchBefore, batchBefore + 1): cut by a tenth.
+  const cut = limiter.batchLimit;
+  assert.ok(cut >= Math.floor(batchBefore * 0.9) && cut <= Math.floor((batchBefore + 1) * 0.9), `${cut}`);
 });

@@ -44,6 +44,23 @@
  *   yet but the upstream has said it is full. At most one back-off per current short TTFT: the attempts
  *   already in flight when the limit was cut were sent under the old limit, and a burst of their 429s is one
  *   signal, not twenty (TCP reduces once per round trip for the same reason).
+ * - Optionally, a second, lower limit for batch work (`batchLimit`, when `batchTolerance` < `tolerance`),
+ *   from the same samples, never above the limit. The upstream serves its own line in order, so every
+ *   request in it waits behind the line's batch requests: with one limit for both, a batch backlog keeps
+ *   that line at the limit's equilibrium, about (tolerance − 1) × the upstream's capacity deep, and
+ *   interactive requests pay that wait whatever Sluice's queue does for them. The batch limit lets batch
+ *   work alone take the upstream only to where its TTFT starts to rise; interactive work may take it on
+ *   to `tolerance`. It is weighted RED's low-priority threshold (a router drops low-priority packets at a
+ *   shorter queue than high-priority ones) applied to a concurrency limit. Its rules differ from the
+ *   limit's in three ways, all to keep the upstream's line near empty rather than near a tolerance:
+ *   above `batchTolerance` it shrinks toward the upstream's capacity by Little's law (in flight ×
+ *   baseline / TTFT) instead of toward tolerance × that; it remembers the knee (see Knee) and grows slowly
+ *   near it; and a single window above the tolerance marks the knee before the average shows it, so the
+ *   ramp of a burst does not overshoot by the round trip or two the average lags.
+ *   The price: like any tolerance near 1, it reads noise in the TTFT as load. Against an upstream whose
+ *   service times vary (a coefficient of variation of 0.1 or more, in a simulation with 16 servers) batch
+ *   is held near `min`, as the limit itself is at tolerance 1.05. So it is off unless configured, for
+ *   upstreams with steady service times (a self-hosted model with bounded outputs, say).
  *
  * Guarantees (tested): min ≤ limit ≤ max and finite whatever the samples; under steady TTFT and enough
  * demand it grows to max; when TTFT rises above tolerance × baseline it falls within a few samples, and
@@ -67,6 +84,8 @@ export interface AdaptiveLimitOptions {
   backoff?: number;
   /** How often the baseline is re-measured at `min` concurrency (default 60 s, Envoy's default interval). */
   probeIntervalMs?: number;
+  /** The tolerance of the batch limit (default: `tolerance`, one limit for both classes). */
+  batchTolerance?: number;
 }
 
 /** Samples in a baseline measurement (the first ones, then each probe's). */
@@ -76,6 +95,23 @@ const shortAlpha = 0.5;
 const minGradient = 0.5;
 /** How far an app-limited window moves the limit toward what the traffic used (see onSample). */
 const decay = 0.1;
+/** Growth per round trip within one slot of the last knee (see Knee). */
+const nearKneeStep = 0.1;
+
+/**
+ * The batch limit at which it last crossed its tolerance (or drew an overload signal): the upstream's
+ * capacity as last seen. Growth slows to `nearKneeStep` a round trip within one slot of it, so the limit
+ * spends its time just below the capacity instead of overshooting by what √limit growth adds during the
+ * round trip or two the TTFT takes to show it (CUBIC's plateau around its last maximum, in its simplest
+ * form). Growing past it by √knee with latency in tolerance means the capacity grew: it is forgotten and
+ * growth is fast again. (Not for the limit: with noisy TTFT every shrink marks a knee and the slow growth
+ * near it ratchets the limit down to `min`.)
+ */
+interface Knee {
+  at: number;
+  /** The last window shrank the limit: a run of shrinking windows marks the knee once, at its start. */
+  falling: boolean;
+}
 
 export class AdaptiveLimit {
   /** Called with the new integer limit whenever it changes (for the current-limit gauge). */
@@ -85,11 +121,19 @@ export class AdaptiveLimit {
   private readonly max: number;
   private readonly smoothing: number;
   private readonly tolerance: number;
+  private readonly batchTolerance: number;
   private readonly backoff: number;
   private readonly now: () => number;
   /** The limit as a real number; `limit` exposes its integer part. */
   private estimate: number;
   private current: number;
+  /** The batch limit as a real number, ≤ estimate; `batchLimit` exposes its integer part. */
+  private batchEstimate: number;
+  private batchCurrent: number;
+  /** Whether there is a separate batch limit (batchTolerance < tolerance). */
+  private readonly twoLimits: boolean;
+  /** Where the batch limit last met the upstream's capacity (see Knee). */
+  private readonly batchKnee: Knee = { at: Infinity, falling: false };
   private active = 0;
   private readonly probeIntervalMs: number;
   private shortRtt = 0;
@@ -99,8 +143,9 @@ export class AdaptiveLimit {
   private measuring = true;
   private measuredSum = 0;
   private measuredCount = 0;
-  /** The limit to restore after a probe; undefined outside probes. */
+  /** The limit to restore after a probe; undefined outside probes. And the batch limit to restore. */
   private restoreTo: number | undefined;
+  private restoreBatchTo = 0;
   private nextProbeAt = Infinity;
   private lastBackoffAt = -Infinity;
   /** The samples of the current window (see onSample). */
@@ -114,15 +159,28 @@ export class AdaptiveLimit {
     this.max = Math.max(this.min, finiteOr(options.max, this.min));
     this.smoothing = clamp(finiteOr(options.smoothing ?? 0.2, 0.2), 0.01, 1);
     this.tolerance = Math.max(1, finiteOr(options.tolerance ?? 1.5, 1.5));
+    this.batchTolerance = clamp(
+      finiteOr(options.batchTolerance ?? this.tolerance, this.tolerance),
+      1,
+      this.tolerance,
+    );
+    this.twoLimits = this.batchTolerance < this.tolerance;
     this.backoff = clamp(finiteOr(options.backoff ?? 0.9, 0.9), 0.1, 1);
     this.probeIntervalMs = Math.max(1, finiteOr(options.probeIntervalMs ?? 60_000, 60_000));
     this.now = now;
     this.estimate = clamp(finiteOr(options.initial, this.min), this.min, this.max);
     this.current = Math.floor(this.estimate);
+    this.batchEstimate = this.estimate;
+    this.batchCurrent = this.current;
   }
 
   get limit(): number {
     return this.current;
+  }
+
+  /** How many of `limit` batch work may fill (see the class comment); `min` during a probe, like the limit. */
+  get batchLimit(): number {
+    return this.batchCurrent;
   }
 
   get inFlight(): number {
@@ -161,7 +219,7 @@ export class AdaptiveLimit {
       if (this.restoreTo !== undefined) {
         const restore = this.restoreTo;
         this.restoreTo = undefined;
-        this.set(restore);
+        this.set(restore, this.restoreBatchTo);
       }
       return;
     }
@@ -170,6 +228,7 @@ export class AdaptiveLimit {
       this.measuredSum = 0;
       this.measuredCount = 0;
       this.restoreTo = this.estimate;
+      this.restoreBatchTo = this.batchEstimate;
       this.set(this.min);
       return;
     }
@@ -188,18 +247,53 @@ export class AdaptiveLimit {
 
     this.shortRtt += shortAlpha * (mean - this.shortRtt);
     this.baseline = Math.min(this.baseline, this.shortRtt);
+    const limit = this.step(this.estimate, peakInFlight);
+    this.set(limit, this.twoLimits ? this.stepBatch(this.batchEstimate, peakInFlight, mean) : limit);
+  }
+
+  /** One window's move of the limit: the controller described above. */
+  private step(estimate: number, peakInFlight: number): number {
     const gradient = clamp((this.tolerance * this.baseline) / this.shortRtt, minGradient, 1);
-    const appLimited = Number.isFinite(peakInFlight) && peakInFlight < this.estimate / 2;
-    if (appLimited) {
-      // Untested: decay toward twice what the traffic used (never grow), slowly, so a lull does not
-      // leave the next burst with a limit the upstream was never shown.
-      const used = Math.max(this.min, 2 * peakInFlight);
-      const target = gradient < 1 ? Math.min(used, this.estimate * gradient) : used;
-      if (target < this.estimate) this.set(this.estimate + decay * (target - this.estimate));
-      return;
+    if (this.appLimited(estimate, peakInFlight)) return this.decayed(estimate, gradient, peakInFlight);
+    const target = gradient < 1 ? estimate * gradient : estimate + Math.sqrt(estimate);
+    return estimate + this.smoothing * (target - estimate);
+  }
+
+  /** One window's move of the batch limit (see the class comment and Knee). */
+  private stepBatch(estimate: number, peakInFlight: number, windowMean: number): number {
+    const threshold = this.batchTolerance * this.baseline;
+    const knee = this.batchKnee;
+    if (this.appLimited(estimate, peakInFlight)) {
+      const gradient = clamp(threshold / this.shortRtt, minGradient, 1);
+      return this.decayed(estimate, gradient, peakInFlight);
     }
-    const target = gradient < 1 ? this.estimate * gradient : this.estimate + Math.sqrt(this.estimate);
-    this.set(this.estimate + this.smoothing * (target - this.estimate));
+    if (this.shortRtt > threshold) {
+      if (!knee.falling) knee.at = estimate;
+      knee.falling = true;
+      const capacity = estimate * clamp(this.baseline / this.shortRtt, minGradient, 1);
+      return estimate + this.smoothing * (capacity - estimate);
+    }
+    knee.falling = false;
+    if (windowMean > threshold) knee.at = Math.min(knee.at, estimate);
+    // Past the last knee by its allowance with latency still in tolerance: the upstream has grown.
+    if (estimate > knee.at + Math.sqrt(knee.at)) knee.at = Infinity;
+    if (estimate + 1 >= knee.at) return estimate + nearKneeStep;
+    return estimate + this.smoothing * Math.sqrt(estimate);
+  }
+
+  /** No request of the window was sent with half the limit in flight: the limit is not being tested. */
+  private appLimited(estimate: number, peakInFlight: number): boolean {
+    return Number.isFinite(peakInFlight) && peakInFlight < estimate / 2;
+  }
+
+  /**
+   * An app-limited window: decay toward twice what the traffic used (never grow), slowly, so a lull does
+   * not leave the next burst with a limit the upstream was never shown.
+   */
+  private decayed(estimate: number, gradient: number, peakInFlight: number): number {
+    const used = Math.max(this.min, 2 * peakInFlight);
+    const target = gradient < 1 ? Math.min(used, estimate * gradient) : used;
+    return target < estimate ? estimate + decay * (target - estimate) : estimate;
   }
 
   /** The upstream said it is overloaded (429/529/503). Does not free a slot: call release() for that too. */
@@ -208,8 +302,13 @@ export class AdaptiveLimit {
     if (at - this.lastBackoffAt < this.shortRtt) return;
     this.lastBackoffAt = at;
     // During a probe the cut applies to the limit it will restore.
-    if (this.restoreTo !== undefined) this.restoreTo = Math.max(this.min, this.restoreTo * this.backoff);
-    else this.set(this.estimate * this.backoff);
+    if (this.restoreTo !== undefined) {
+      this.restoreTo = Math.max(this.min, this.restoreTo * this.backoff);
+      this.restoreBatchTo = Math.max(this.min, this.restoreBatchTo * this.backoff);
+    } else {
+      this.batchKnee.at = this.batchEstimate;
+      this.set(this.estimate * this.backoff, this.batchEstimate * this.backoff);
+    }
   }
 
   /** A request ended without a TTFT (error, cancel, overload): frees its slot. */
@@ -218,11 +317,19 @@ export class AdaptiveLimit {
     if (this.active > 0) this.active--;
   }
 
-  private set(next: number): void {
+  /** Sets the limit and, when given, the batch limit (kept ≤ the limit); onChange when either moves. */
+  private set(next: number, nextBatch = this.batchEstimate): void {
     this.estimate = clamp(Number.isFinite(next) ? next : this.estimate, this.min, this.max);
+    this.batchEstimate = clamp(
+      Number.isFinite(nextBatch) ? nextBatch : this.batchEstimate,
+      this.min,
+      this.estimate,
+    );
     const limit = Math.floor(this.estimate);
-    if (limit === this.current) return;
+    const batchLimit = Math.floor(this.batchEstimate);
+    if (limit === this.current && batchLimit === this.batchCurrent) return;
     this.current = limit;
+    this.batchCurrent = batchLimit;
     this.onChange?.(limit);
   }
 }
