@@ -16,7 +16,8 @@
  * Prints a table and writes bench/results/<time>.json and bench/results/latest.json.
  * BENCH_QUICK=1 shortens every phase (a smoke run; the figures are then noisier).
  * BENCH_ONLY=admission runs phase 6 alone and writes bench/results/<time>-admission.json (latest.json,
- * the committed record of a full run, is left alone); BENCH_ONLY=observability runs phase 7 alone the same way.
+ * the committed record of a full run, is left alone); BENCH_ONLY=burst runs only its burst scenario, and
+ * BENCH_ONLY=observability runs phase 7 alone, the same way.
  *
  * On a 2-core machine the load generator, the simulator and the proxy under test share the cores, so
  * absolute figures mostly measure contention; the ratios between targets measured in the same run, and
@@ -34,7 +35,7 @@ import {
   streamTtft,
   type LatencyResult,
 } from './load.js';
-import { admissionRows, runAdmission, type AdmissionBenchContext } from './admission.js';
+import { admissionRows, runAdmission, runBurst, type AdmissionBenchContext } from './admission.js';
 import { observabilityRows, runObservability } from './observability.js';
 import { cpuMs, pinSelf, rssMb, startService, type Service, type ServiceOptions } from './processes.js';
 
@@ -151,16 +152,18 @@ function header() {
   };
 }
 
-/** BENCH_ONLY=admission: phase 6 alone. */
-async function admissionOnly(): Promise<void> {
+/** BENCH_ONLY=admission: phase 6 alone; BENCH_ONLY=burst: its burst scenario alone. */
+async function admissionOnly(burstOnly: boolean): Promise<void> {
   const fast = await fastSimulator();
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
   console.error(
-    `bench: admission phases only, ${quick ? 'quick' : 'full'} run, ${cpus().length} cores, node ${process.version}, ${pinned ? `proxies pinned to core ${proxyCore}` : 'no pinning'}`,
+    `bench: ${burstOnly ? 'burst scenario' : 'admission phases'} only, ${quick ? 'quick' : 'full'} run, ${cpus().length} cores, node ${process.version}, ${pinned ? `proxies pinned to core ${proxyCore}` : 'no pinning'}`,
   );
-  const admission = await runAdmission(admissionContext(fast, dir));
+  const context = admissionContext(fast, dir);
+  const admission = burstOnly ? await runBurst(context) : await runAdmission(context);
   const result = { ...header(), admission };
-  await report(result, admissionRows(admission), [`${result.date.replace(/[:.]/g, '-')}-admission.json`]);
+  const name = `${result.date.replace(/[:.]/g, '-')}-${burstOnly ? 'burst' : 'admission'}.json`;
+  await report(result, admissionRows(admission), [name]);
 }
 
 /** BENCH_ONLY=observability: phase 7 alone. */
@@ -178,10 +181,12 @@ async function observabilityOnly(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (only === 'admission') return admissionOnly();
+  if (only === 'admission' || only === 'burst') return admissionOnly(only === 'burst');
   if (only === 'observability') return observabilityOnly();
   if (only !== '')
-    throw new Error(`BENCH_ONLY=${only}: the phases that run alone are "admission" and "observability"`);
+    throw new Error(
+      `BENCH_ONLY=${only}: the phases that run alone are "admission", "burst" and "observability"`,
+    );
   const fast = await fastSimulator();
   const streaming = await start(
     'simulator (streams)',

@@ -14,6 +14,8 @@
  * after raising it to start the waiters the new room admits.
  */
 export class ServingCapacity {
+  /** Told how long each request waited in line (0 when a slot was free): the bench's view of the line. */
+  onStart: ((waitedMs: number) => void) | undefined;
   private serving = 0;
   // A Set keeps insertion order and deletes in O(1): FIFO, and a waiter whose client leaves costs no scan.
   private readonly line = new Set<() => void>();
@@ -38,9 +40,11 @@ export class ServingCapacity {
    */
   acquire(start: () => void): () => void {
     let state: 'waiting' | 'serving' | 'released' = 'waiting';
+    const since = performance.now();
     const begin = (): void => {
       state = 'serving';
       this.serving++;
+      this.onStart?.(performance.now() - since);
       start();
     };
     const release = (): void => {

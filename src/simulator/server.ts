@@ -33,7 +33,12 @@ export interface SimulatorHandle {
   /** Live counters; see resetStats. */
   readonly stats: SimulatorStats;
   /** With maxConcurrency: the requests being served and those waiting for a slot. */
-  readonly capacity: { readonly inService: number; readonly queued: number };
+  readonly capacity: {
+    readonly inService: number;
+    readonly queued: number;
+    /** See ServingCapacity.onStart. */
+    onStart: ((waitedMs: number) => void) | undefined;
+  };
   /** The options in force (a copy). */
   readonly options: Readonly<SimulatorOptions>;
   /**
