@@ -86,6 +86,7 @@ export class Target implements Candidate {
         maxWaitMs: { interactive: queue.interactive_wait_ms, batch: queue.batch_wait_ms },
         pacing: true,
         batchCapacity: () => limit.batchLimit,
+        paceOverMs: () => limit.roundTripMs,
       });
       limit.onChange = () => this.slots?.pump();
     }

@@ -65,7 +65,10 @@
  * Guarantees (tested): min ≤ limit ≤ max and finite whatever the samples; under steady TTFT and enough
  * demand it grows to max; when TTFT rises above tolerance × baseline it falls within a few samples, and
  * against an upstream that saturates it settles near the saturation point rather than drifting to max;
- * k overload signals a TTFT apart cut it to backoff^k of its value (floored at min).
+ * k overload signals a TTFT apart cut it to backoff^k of its value (floored at min). The batch limit equals
+ * the limit without a batch tolerance and never exceeds it with one; with one, batch work alone keeps a
+ * steady upstream's own line under one request on average, and the batch limit follows an upstream whose
+ * capacity grows; a probe takes both limits to min and restores both.
  *
  * Per replica, like the retry budget: each replica limits its own attempts. Every call is O(1).
  */
@@ -185,6 +188,11 @@ export class AdaptiveLimit {
 
   get inFlight(): number {
     return this.active;
+  }
+
+  /** The current short TTFT (ms): one round trip to the first token; 0 before the first measurement. */
+  get roundTripMs(): number {
+    return this.shortRtt;
   }
 
   /** Takes a slot when fewer than `limit` are in flight. Every true must end in onSample() or release(). */

@@ -546,3 +546,21 @@ test('batchCapacity caps the slots batch may fill; interactive work may use the 
   assert.equal(queue.inFlight, 5);
   for (const slot of [...batch, urgent]) if (slot.admitted) slot.release();
 });
+
+test('pacing spreads starts over the time to first token when it is shorter than the hold (streams)', async () => {
+  // Streams that hold their slots 10 s each, with a 100 ms time to first token: starts are spread over
+  // the 100 ms, not the 10 s, or four free slots would take 30 s to fill.
+  const { queue, time } = setup(4, {
+    pacing: true,
+    interactiveReserve: 0,
+    maxQueued: 100,
+    paceOverMs: () => 100,
+  });
+  await heldClump(queue, time, 4, 10_000);
+  const boxes = Array.from({ length: 4 }, () => track(queue.acquire('batch')));
+  await flush();
+  assert.equal(boxes.filter((box) => box.value?.admitted).length, 1);
+  time.advance(3 * 23);
+  await flush();
+  assert.equal(boxes.filter((box) => box.value?.admitted).length, 4);
+});

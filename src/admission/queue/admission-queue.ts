@@ -20,9 +20,9 @@
  *   is fairer when the queue drains. Batch stays FIFO: its clients wait by design (the batch backlog is also
  *   why the standing-queue test looks at interactive waiters only; a 30 s batch queue is normal).
  * - A waiter whose signal aborts leaves the queue at once (resolved with reason 'aborted').
- * - Pacing (option `pacing`, on for adaptive concurrency): admissions are spread over the slots' hold time,
- *   one per hold / (batch's slots × `paceGain`) at most, and a batch request waits for its turn
- *   (interactive ones never do, but take a turn). Without it, the slots freed together are refilled together: requests that start together
+ * - Pacing (option `pacing`, on for adaptive concurrency): admissions are spread over the slots' hold time
+ *   (or the upstream's time to first token when shorter, `paceOverMs`), one per span / (batch's slots ×
+ *   `paceGain`) at most, and a batch request waits for its turn (interactive ones never do, but take one). Without it, the slots freed together are refilled together: requests that start together
  *   against an upstream with steady service times end together, and the clump repeats every round trip.
  *   The upstream's servers then all free up at once and all fill at once, so an interactive request that
  *   arrives between two clumps waits in the upstream's own line for up to a whole round trip, although
@@ -48,6 +48,13 @@ export interface QueueOptions {
   interactiveReserve?: number;
   /** Spread admissions over the hold time, batch waiting its turn (default false; see the class comment). */
   pacing?: boolean;
+  /**
+   * With pacing, a span to spread starts over when it is shorter than the hold time: the upstream's round
+   * trip to the first token (an adaptive limit's roundTripMs; 0 or undefined: the hold time). A stream
+   * holds its slot for its whole answer, and spacing starts by that would keep free slots empty for
+   * seconds; spread over the time to first token, the starts still do not arrive at the upstream together.
+   */
+  paceOverMs?: () => number | undefined;
   /** Slots batch may fill at most, below `capacity()` (an adaptive limit's batchLimit); default: all. */
   batchCapacity?: () => number;
 }
@@ -132,6 +139,7 @@ export class AdmissionQueue {
   private readonly interactiveReserve: number;
   private readonly pacing: boolean;
   private readonly batchCapacity: (() => number) | undefined;
+  private readonly paceOverMs: (() => number | undefined) | undefined;
   /** With pacing: the earliest time of the next batch admission, and the timer that pumps then. */
   private nextStartAt = -Infinity;
   private paceTimer: unknown = undefined;
@@ -158,6 +166,7 @@ export class AdmissionQueue {
     this.interactiveReserve = Math.min(0.5, Math.max(0, options.interactiveReserve ?? 0.1));
     this.pacing = options.pacing ?? false;
     this.batchCapacity = options.batchCapacity;
+    this.paceOverMs = options.paceOverMs;
     this.now = now;
     this.timers = timers;
   }
@@ -308,7 +317,9 @@ export class AdmissionQueue {
     if (this.pacing && this.holdMs !== undefined) {
       // Every start takes a turn; only batch ones wait for theirs. No credit builds up while idle.
       // At the rate the slots batch may fill free up: faster would still let it start in clumps.
-      const interval = this.holdMs / (Math.max(1, this.capacityFor('batch')) * paceGain);
+      const over = this.paceOverMs?.() ?? 0;
+      const span = over > 0 ? Math.min(over, this.holdMs) : this.holdMs;
+      const interval = span / (Math.max(1, this.capacityFor('batch')) * paceGain);
       this.nextStartAt = Math.max(at, this.nextStartAt) + interval;
     }
     let released = false;
