@@ -66,6 +66,20 @@ test('a waiter released before its turn leaves the line and never starts', () =>
   assert.equal(capacity.inService, 1);
 });
 
+test('onStart is told each start and how long it waited in line', async () => {
+  const { capacity, take } = setup(1);
+  const waits: number[] = [];
+  capacity.onStart = (ms) => waits.push(ms);
+  const first = take('a');
+  take('b');
+  assert.equal(waits.length, 1);
+  assert.ok(waits[0]! < 5, `a free slot is no wait: ${waits[0]}`);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  first();
+  assert.equal(waits.length, 2);
+  assert.ok(waits[1]! >= 25, `the second waited for the first: ${waits[1]}`);
+});
+
 test('0 means no limit, and a limit lowered to 0 lets every waiter in', () => {
   const { box, capacity, started, take } = setup(0);
   for (const name of ['a', 'b', 'c']) take(name);
