@@ -103,6 +103,11 @@ describe('one slot, two classes', () => {
       line('sluice_adaptive_concurrency_limit{'),
       'sluice_adaptive_concurrency_limit{provider="slow",target_model="gpt-4o-mini"} 1',
     );
+    // No batch_tolerance here: batch may fill the whole limit.
+    assert.equal(
+      line('sluice_adaptive_concurrency_batch_limit{'),
+      'sluice_adaptive_concurrency_batch_limit{provider="slow",target_model="gpt-4o-mini"} 1',
+    );
     assert.match(line('sluice_admission_queue_length{') ?? '', / 0$/);
     assert.match(line('sluice_admission_queue_wait_seconds_count{priority="interactive"}') ?? '', / [1-9]/);
     assert.match(

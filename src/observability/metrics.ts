@@ -179,6 +179,19 @@ export function createMetrics(
     },
   });
   new Gauge({
+    name: 'sluice_adaptive_concurrency_batch_limit',
+    help: 'Slots of the adaptive limit batch requests may fill (admission.adaptive_concurrency.batch_tolerance; the limit without it).',
+    labelNames: ['provider', 'target_model'],
+    registers,
+    collect() {
+      for (const target of targets()) {
+        if (target.concurrency === undefined) continue;
+        const labels = { provider: target.provider.name, target_model: target.model };
+        this.set(labels, target.concurrency.batchLimit);
+      }
+    },
+  });
+  new Gauge({
     name: 'sluice_admission_queue_length',
     help: "Requests waiting for a target's concurrency slot, by priority.",
     labelNames: ['provider', 'target_model', 'priority'],
