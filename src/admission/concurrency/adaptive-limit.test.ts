@@ -197,6 +197,8 @@ function closedLoopModel(
   /** With a batch limit; then every request is batch work and waits for `batchLimit`. */
   batchTolerance?: number,
   capacityAt: (t: number) => number = () => 16,
+  /** Service times are uniform in serviceMs × (1 ± spread). */
+  spread = 0.05,
 ) {
   const serviceMs = 100;
   const clock = { t: 0 };
@@ -254,7 +256,7 @@ function closedLoopModel(
 
   const serve = (request: { sentAt: number; inFlight: number }): void => {
     busy++;
-    schedule(clock.t + serviceMs * (0.95 + random() * 0.1), () => {
+    schedule(clock.t + serviceMs * (1 - spread + random() * 2 * spread), () => {
       busy--;
       const next = upstreamLine.shift();
       if (next) serve(next);
@@ -325,6 +327,18 @@ test("with a batch limit, batch work alone keeps the upstream's line near empty,
   );
   // The limit itself (for interactive work) is not held down by it.
   assert.ok(two.limit[0]! >= two.batchLimit[1]!, `limit p5 ${two.limit[0]}`);
+});
+
+test('with answer times that vary by a fifth, the batch limit still keeps the upstream busy (no ratchet to min)', () => {
+  // Uniform ±20% (a coefficient of variation of about 0.12): a tolerance of 1.05 over an 8-sample baseline
+  // reads noise as load, and before the batch baseline was re-based this held batch at min (4 of 16 slots).
+  const noisy = closedLoopModel(1.25, 60, 1.05, () => 16, 0.2);
+  const last = noisy.lastBatchLimits;
+  assert.ok(
+    Math.min(...last) >= 12,
+    `batch limit over the last 5 s ${Math.min(...last)}..${Math.max(...last)}`,
+  );
+  assert.ok(noisy.batchLimit[0]! >= 10, `batch limit p5–p95 ${noisy.batchLimit.join('–')}`);
 });
 
 test('the batch limit follows an upstream that grows: the old knee is forgotten', () => {

@@ -100,6 +100,11 @@ const minGradient = 0.5;
 const decay = 0.1;
 /** Growth per round trip within one slot of the last knee (see Knee). */
 const nearKneeStep = 0.1;
+/**
+ * Round trips in a row the batch limit may shrink before its baseline is taken to be wrong (see stepBatch):
+ * a line the batch limit itself made drains in fewer (about 5 at smoothing 0.2, 16 slots over by one).
+ */
+const rebaseAfter = 12;
 
 /**
  * The batch limit at which it last crossed its tolerance (or drew an overload signal): the upstream's
@@ -137,6 +142,11 @@ export class AdaptiveLimit {
   private readonly twoLimits: boolean;
   /** Where the batch limit last met the upstream's capacity (see Knee). */
   private readonly batchKnee: Knee = { at: Infinity, falling: false };
+  /** The batch limit's baseline: each measurement's mean, raised when it proves low (see stepBatch). */
+  private batchBaseline = 0;
+  /** Round trips in a row the batch limit has shrunk, and the short TTFT when they began. */
+  private batchShrinks = 0;
+  private batchShrinkFrom = 0;
   private active = 0;
   private readonly probeIntervalMs: number;
   private shortRtt = 0;
@@ -219,7 +229,7 @@ export class AdaptiveLimit {
       this.measuredSum += rttMs;
       this.measuredCount++;
       if (this.measuredCount < baselineSamples) return;
-      this.baseline = this.shortRtt = this.measuredSum / this.measuredCount;
+      this.baseline = this.shortRtt = this.batchBaseline = this.measuredSum / this.measuredCount;
       this.measuring = false;
       this.windowStart = at;
       this.windowSum = this.windowCount = this.windowInFlight = 0;
@@ -267,9 +277,21 @@ export class AdaptiveLimit {
     return estimate + this.smoothing * (target - estimate);
   }
 
-  /** One window's move of the batch limit (see the class comment and Knee). */
+  /**
+   * One window's move of the batch limit (see the class comment and Knee). Its baseline is each
+   * measurement's mean, not the limit's, which moves down to the lowest short average between probes: with
+   * noisy TTFT that is a low outlier, and a tolerance near 1 over a low baseline reads every round trip as
+   * load. Eight samples can still come out low; then the limit shrinks and the TTFT does not come down
+   * with it, since no line of its making was there. A line it made drains within a few round trips, so
+   * after `rebaseAfter` shrinking ones in a row in which the short average did not fall by 5%, that
+   * average becomes the baseline: the limit stops where it is instead of ratcheting down to `min` (in a simulation with answer times varying by
+   * 10–60%, batch kept 86–99% of the upstream busy, where without this it was held at `min`). The price:
+   * after an upstream slows for good, the batch limit also adopts the slower TTFT as its baseline, until
+   * the next probe re-measures it.
+   */
   private stepBatch(estimate: number, peakInFlight: number, windowMean: number): number {
-    const threshold = this.batchTolerance * this.baseline;
+    const baseline = this.batchBaseline;
+    const threshold = this.batchTolerance * baseline;
     const knee = this.batchKnee;
     if (this.appLimited(estimate, peakInFlight)) {
       const gradient = clamp(threshold / this.shortRtt, minGradient, 1);
@@ -278,10 +300,22 @@ export class AdaptiveLimit {
     if (this.shortRtt > threshold) {
       if (!knee.falling) knee.at = estimate;
       knee.falling = true;
-      const capacity = estimate * clamp(this.baseline / this.shortRtt, minGradient, 1);
+      if (this.batchShrinks++ === 0) this.batchShrinkFrom = this.shortRtt;
+      if (this.batchShrinks >= rebaseAfter) {
+        // Still shrinking: a line is draining if the TTFT came down meanwhile (from a high start, say);
+        // if it did not, there was no line of the limit's making, and the baseline is what was wrong.
+        const drained = this.shortRtt < 0.95 * this.batchShrinkFrom;
+        this.batchShrinks = 0;
+        if (!drained) {
+          this.batchBaseline = this.shortRtt;
+          return estimate;
+        }
+      }
+      const capacity = estimate * clamp(baseline / this.shortRtt, minGradient, 1);
       return estimate + this.smoothing * (capacity - estimate);
     }
     knee.falling = false;
+    this.batchShrinks = 0;
     if (windowMean > threshold) knee.at = Math.min(knee.at, estimate);
     // Past the last knee by its allowance with latency still in tolerance: the upstream has grown.
     if (estimate > knee.at + Math.sqrt(knee.at)) knee.at = Infinity;
