@@ -265,16 +265,12 @@ export class AdaptiveLimit {
 
     this.shortRtt += shortAlpha * (mean - this.shortRtt);
     this.baseline = Math.min(this.baseline, this.shortRtt);
-    // A round trip with the traffic well under the batch limit, and its TTFT within the batch tolerance, is
-    // a sample of the unloaded TTFT: the batch baseline follows those a tenth of the way each, up or down
-    // (see stepBatch). (The tolerance check leaves out the first round trips of a backlog, whose answers
-    // were sent while concurrency was still ramping up but waited in the upstream's line.)
-    if (
-      this.twoLimits &&
-      Number.isFinite(peakInFlight) &&
-      peakInFlight < this.batchEstimate / 2 &&
-      mean <= this.batchTolerance * this.batchBaseline
-    )
+    // A round trip with the traffic well under the batch limit, when it was sent and now, is a sample of
+    // the unloaded TTFT: the batch baseline follows those a tenth of the way each, up or down (see
+    // stepBatch). (The check on now leaves out the first round trips of a backlog, whose answers were sent
+    // while concurrency was still ramping up but waited in the upstream's line.)
+    const light = this.batchEstimate / 2;
+    if (this.twoLimits && Number.isFinite(peakInFlight) && peakInFlight < light && this.active < light)
       this.batchBaseline += 0.1 * (mean - this.batchBaseline);
     const limit = this.step(this.estimate, peakInFlight);
     this.set(limit, this.twoLimits ? this.stepBatch(this.batchEstimate, peakInFlight, mean) : limit);
