@@ -57,10 +57,10 @@
  *   baseline / TTFT) instead of toward tolerance × that; it remembers the knee (see Knee) and grows slowly
  *   near it; and a single window above the tolerance marks the knee before the average shows it, so the
  *   ramp of a burst does not overshoot by the round trip or two the average lags.
- *   The price: like any tolerance near 1, it reads noise in the TTFT as load. Against an upstream whose
- *   service times vary (a coefficient of variation of 0.1 or more, in a simulation with 16 servers) batch
- *   is held near `min`, as the limit itself is at tolerance 1.05. So it is off unless configured, for
- *   upstreams with steady service times (a self-hosted model with bounded outputs, say).
+ *   The price: like any tolerance near 1, it can read noise in the TTFT as load; its own baseline and
+ *   its re-basing (stepBatch) keep moderate noise from starving batch, but against answer times that vary
+ *   by half and more it can still end at `min`, as the limit itself does at tolerance 1.05. So it is off
+ *   unless configured.
  *
  * Guarantees (tested): min ≤ limit ≤ max and finite whatever the samples; under steady TTFT and enough
  * demand it grows to max; when TTFT rises above tolerance × baseline it falls within a few samples, and
