@@ -141,56 +141,42 @@ export function createMetrics(
   const registry = new Registry<RegistryContentType>();
   const registers = [registry];
   // Read at scrape time from the targets themselves: nothing on the request path.
-  new Gauge({
-    name: 'sluice_breaker_state',
-    help: 'Circuit breaker of each target: 0 closed, 1 half-open, 2 open.',
-    labelNames: ['provider', 'target_model'],
-    registers,
-    collect() {
-      for (const target of targets()) {
-        this.set(
-          { provider: target.provider.name, target_model: target.model },
-          breakerValue[target.breaker.state],
-        );
-      }
-    },
-  });
-  new Gauge({
-    name: 'sluice_target_in_flight',
-    help: 'Upstream attempts in flight per target.',
-    labelNames: ['provider', 'target_model'],
-    registers,
-    collect() {
-      for (const target of targets()) {
-        this.set({ provider: target.provider.name, target_model: target.model }, target.inFlight);
-      }
-    },
-  });
-  new Gauge({
-    name: 'sluice_adaptive_concurrency_limit',
-    help: 'Current adaptive concurrency limit of each target (admission.adaptive_concurrency).',
-    labelNames: ['provider', 'target_model'],
-    registers,
-    collect() {
-      for (const target of targets()) {
-        if (target.concurrency === undefined) continue;
-        this.set({ provider: target.provider.name, target_model: target.model }, target.concurrency.limit);
-      }
-    },
-  });
-  new Gauge({
-    name: 'sluice_adaptive_concurrency_batch_limit',
-    help: 'Slots of the adaptive limit batch requests may fill (admission.adaptive_concurrency.batch_tolerance; the limit without it).',
-    labelNames: ['provider', 'target_model'],
-    registers,
-    collect() {
-      for (const target of targets()) {
-        if (target.concurrency === undefined) continue;
-        const labels = { provider: target.provider.name, target_model: target.model };
-        this.set(labels, target.concurrency.batchLimit);
-      }
-    },
-  });
+  /** A gauge with one sample per target (provider, target_model); `value` undefined skips a target. */
+  const perTarget = (name: string, help: string, value: (target: Target) => number | undefined): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['provider', 'target_model'],
+      registers,
+      collect() {
+        for (const target of targets()) {
+          const sample = value(target);
+          if (sample !== undefined)
+            this.set({ provider: target.provider.name, target_model: target.model }, sample);
+        }
+      },
+    });
+  };
+  perTarget(
+    'sluice_breaker_state',
+    'Circuit breaker of each target: 0 closed, 1 half-open, 2 open.',
+    (target) => breakerValue[target.breaker.state],
+  );
+  perTarget(
+    'sluice_target_in_flight',
+    'Upstream attempts in flight per target.',
+    (target) => target.inFlight,
+  );
+  perTarget(
+    'sluice_adaptive_concurrency_limit',
+    'Current adaptive concurrency limit of each target (admission.adaptive_concurrency).',
+    (target) => target.concurrency?.limit,
+  );
+  perTarget(
+    'sluice_adaptive_concurrency_batch_limit',
+    'Slots of the adaptive limit batch requests may fill (admission.adaptive_concurrency.batch_tolerance; the limit without it).',
+    (target) => target.concurrency?.batchLimit,
+  );
   new Gauge({
     name: 'sluice_admission_queue_length',
     help: "Requests waiting for a target's concurrency slot, by priority.",
