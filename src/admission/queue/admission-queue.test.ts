@@ -564,3 +564,23 @@ test('pacing spreads starts over the time to first token when it is shorter than
   await flush();
   assert.equal(boxes.filter((box) => box.value?.admitted).length, 4);
 });
+
+test('a batch request held only by pacing is judged by its turn, not by the hold-time estimate', async () => {
+  // Streams that hold slots 10 s, paced over a 100 ms TTFT: with a slot free, a batch request with a 1 s
+  // deadline waits its turn (~23 ms) instead of being refused for a 10 s / 4 expected wait.
+  const { queue, time } = setup(4, {
+    pacing: true,
+    interactiveReserve: 0,
+    maxQueued: 100,
+    paceOverMs: () => 100,
+  });
+  await heldClump(queue, time, 4, 10_000);
+  const first = track(queue.acquire('batch'));
+  const second = track(queue.acquire('batch', time.t + 1_000));
+  await flush();
+  admitted(first);
+  assert.equal(second.value, undefined, 'waiting for its turn');
+  time.advance(23);
+  await flush();
+  assert.equal(Math.round(admitted(second).waitedMs), 23, 'its turn: 100 / (4 × 1.1) ms');
+});

@@ -203,15 +203,15 @@ export class AdmissionQueue {
     // A deadline already past: its client has given up, even if a slot is free.
     if (deadlineAt !== undefined && deadlineAt <= at) return Promise.resolve(this.refuse('deadline'));
     const ahead = priority === 'interactive' ? this.lists.interactive.size : this.queued;
-    if (ahead === 0 && this.active < this.capacityFor(priority)) {
-      if (priority === 'interactive' || at >= this.nextStartAt) return Promise.resolve(this.admit(at));
-    }
+    // A slot is free and nobody is ahead: only pacing can make this request wait, until its turn.
+    const slotFree = ahead === 0 && this.active < this.capacityFor(priority);
+    if (slotFree && (priority === 'interactive' || at >= this.nextStartAt))
+      return Promise.resolve(this.admit(at));
     const deadline = Math.min(deadlineAt ?? Infinity, at + this.maxWaitMs[priority]);
     if (deadline <= at) return Promise.resolve(this.refuse('deadline'));
 
-    const position = this.positionFor(priority);
-    if (at + this.expectedWait(position, priority) > deadline)
-      return Promise.resolve(this.refuse('deadline'));
+    const wait = slotFree ? this.nextStartAt - at : this.expectedWait(this.positionFor(priority), priority);
+    if (at + wait > deadline) return Promise.resolve(this.refuse('deadline'));
     if (this.queued >= this.maxQueued) {
       const victim = priority === 'interactive' ? this.lists.batch.tail : undefined;
       if (!victim) return Promise.resolve(this.refuse('queue_full'));
