@@ -135,7 +135,13 @@ export function createGateway(config: Config, parts: GatewayParts, options: Gate
   const cooldowns = options.cooldowns ?? new MemoryCooldownStore();
   const router = new Router(config.routing, cooldowns);
   const prices = new PriceBook(config.models);
-  const metrics = createMetrics(owner, () => catalog.targets(), parts.limiter?.health, prices);
+  const metrics = createMetrics(
+    owner,
+    () => catalog.targets(),
+    parts.limiter?.health,
+    prices,
+    parts.ledger?.writer,
+  );
   const health = parts.limiter?.health;
   if (health !== undefined) {
     // The shared state's outages, once each way (failover-limiter.ts).

@@ -218,6 +218,8 @@ describe('ops kit: alerts, runbooks and dashboard links', () => {
       'SluiceBudgetExhausted',
       'SluiceCircuitBreakerOpen',
       'SluiceStateBackendDegraded',
+      'SluiceLedgerNotCommitting',
+      'SluiceLedgerRowsDropped',
     ])
       assert.ok(names.has(name), `alerts.yml has no ${name}`);
   });

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { validateConfig } from '../config/load.js';
+import { LedgerWriter } from '../ledger/ledger-writer.js';
+import type { LedgerRow } from '../ledger/ledger.js';
 import { RequestContext } from '../pipeline/context.js';
 import type { ModelRoute, Target } from '../routing/catalog.js';
 import { PriceBook } from '../spend/price-book.js';
@@ -140,4 +145,93 @@ test('OpenMetrics is served when the Accept header prefers it over the text form
   assert.ok(!prefersOpenMetrics('text/plain;version=0.0.4;q=0.9,application/openmetrics-text;q=0.5'));
   assert.ok(!prefersOpenMetrics('application/openmetrics-text;q=0'));
   assert.ok(!prefersOpenMetrics('application/openmetrics-text;q=nope'));
+});
+
+test('the ledger series follow the writer: a refusing database shows as failures and a backlog, then drains', async (t) => {
+  const directory = mkdtempSync(join(tmpdir(), 'sluice-metrics-ledger-'));
+  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  let refusing = true;
+  let inserted = 0;
+  const store = {
+    insert: async (rows: readonly LedgerRow[]): Promise<number> => {
+      if (refusing) throw new Error('database away');
+      inserted += rows.length;
+      return rows.length;
+    },
+  };
+  const writer = LedgerWriter.open({
+    store,
+    journalDirectory: directory,
+    flushIntervalMs: 5,
+    retryInitialMs: 5,
+    retryMaxMs: 10,
+    onError: () => {},
+  });
+  const metrics = createMetrics({}, () => [], undefined, undefined, writer);
+  try {
+    for (let i = 0; i < 3; i++) {
+      writer.record({
+        request_id: `req-${i}`,
+        ts: Date.UTC(2026, 0, 1) + i,
+        key_name: 'k',
+        model: 'm',
+        status: 200,
+        input_tokens: 1,
+        output_tokens: 1,
+        cost_usd: 0,
+        latency_ms: 1,
+        attempts: 1,
+      });
+    }
+    while (writer.stats().failedBatches < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    let text = await metrics.render(false);
+    assert.equal(valueOf(text, 'sluice_ledger_rows_total{stage="recorded"}'), 3);
+    assert.equal(valueOf(text, 'sluice_ledger_rows_total{stage="acknowledged"}'), 3);
+    assert.equal(valueOf(text, 'sluice_ledger_rows_total{stage="committed"}'), 0);
+    assert.ok((valueOf(text, 'sluice_ledger_failed_batches_total') ?? 0) >= 2);
+    assert.ok((valueOf(text, 'sluice_ledger_consecutive_failures') ?? 0) >= 2);
+    assert.equal(valueOf(text, 'sluice_ledger_pending_segments'), 1);
+    assert.ok((valueOf(text, 'sluice_ledger_journal_bytes') ?? 0) > 0);
+    assert.equal(valueOf(text, 'sluice_ledger_rows_dropped_total'), 0);
+
+    refusing = false;
+    await writer.flush();
+    text = await metrics.render(false);
+    assert.equal(inserted, 3);
+    assert.equal(valueOf(text, 'sluice_ledger_rows_total{stage="committed"}'), 3);
+    assert.equal(valueOf(text, 'sluice_ledger_consecutive_failures'), 0);
+    assert.equal(valueOf(text, 'sluice_ledger_pending_segments'), 0);
+
+    // A closed writer refuses rows: they are counted as dropped.
+    await writer.close();
+    assert.equal(
+      writer.record({
+        request_id: 'late',
+        ts: 1,
+        key_name: 'k',
+        model: 'm',
+        status: 200,
+        input_tokens: 0,
+        output_tokens: 0,
+        cost_usd: 0,
+        latency_ms: 1,
+        attempts: 1,
+      }),
+      false,
+    );
+    text = await metrics.render(false);
+    assert.equal(valueOf(text, 'sluice_ledger_rows_dropped_total'), 1);
+  } finally {
+    metrics.close();
+    await writer.close();
+  }
+});
+
+test('without a ledger there are no ledger series', async () => {
+  const metrics = createMetrics({});
+  try {
+    assert.ok(!(await metrics.render(false)).includes('sluice_ledger_'));
+  } finally {
+    metrics.close();
+  }
 });

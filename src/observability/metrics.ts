@@ -9,6 +9,7 @@ import type { Counter as PromCounter, CounterConfiguration, RegistryContentType 
 import { Counter, Gauge, Registry } from './prom-client-parts.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { LimiterHealth } from '../admission/limits/limiter.js';
+import type { LedgerWriterStats } from '../ledger/ledger-writer.js';
 import type { Target } from '../routing/catalog.js';
 import type { PriceBook } from '../spend/price-book.js';
 import { TalliedHistogram } from './tallied-histogram.js';
@@ -128,14 +129,90 @@ function hasExemplar(ctx: RequestContext): boolean {
 const breakerValue = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 /**
+ * The ledger writer's counters and backlog (ledger/ledger-writer.ts), read at each scrape from one
+ * stats() call: how far rows have come (recorded, in the journal, in the database), what waits on disk,
+ * and what was lost. recorded − committed is the backlog; a backlog that grows while
+ * consecutive_failures stays above 0 is a database refusing batches (docs/runbooks/sluice-ledger-backlog.md).
+ */
+function ledgerMetrics(
+  ledger: { stats(): LedgerWriterStats },
+  registers: Registry<RegistryContentType>[],
+): void {
+  // stats() is a few counters and two sums: each series reads it at the scrape, nothing on the request path.
+  const stats = (): LedgerWriterStats => ledger.stats();
+  new Counter({
+    name: 'sluice_ledger_rows_total',
+    help: 'Ledger rows by how far they got: recorded, acknowledged (in the journal on disk), committed (in the database).',
+    labelNames: ['stage'],
+    registers,
+    collect() {
+      const { recorded, acknowledged, committed } = stats();
+      this.reset();
+      this.inc({ stage: 'recorded' }, recorded);
+      this.inc({ stage: 'acknowledged' }, acknowledged);
+      this.inc({ stage: 'committed' }, committed);
+    },
+  });
+  const counter = (name: string, help: string, value: (s: LedgerWriterStats) => number): void => {
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(value(stats()));
+      },
+    });
+  };
+  const gauge = (name: string, help: string, value: (s: LedgerWriterStats) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(value(stats()));
+      },
+    });
+  };
+  counter(
+    'sluice_ledger_rows_dropped_total',
+    'Ledger rows lost: refused while the journal was at its disk cap, or lost with a failed journal write.',
+    (s) => s.dropped,
+  );
+  counter(
+    'sluice_ledger_rows_unreadable_total',
+    'Journal lines that could not be read back (a last line cut short by a crash, or a corrupt one).',
+    (s) => s.unreadable,
+  );
+  counter(
+    'sluice_ledger_failed_batches_total',
+    'Ledger batches the database refused; each is kept in the journal and retried.',
+    (s) => s.failedBatches,
+  );
+  gauge(
+    'sluice_ledger_consecutive_failures',
+    'Ledger batches failed since the last one that committed (0 while the database takes them).',
+    (s) => s.consecutiveFailures,
+  );
+  gauge(
+    'sluice_ledger_pending_segments',
+    'Sealed journal segments waiting for the database.',
+    (s) => s.pendingSegments,
+  );
+  gauge('sluice_ledger_journal_bytes', 'Bytes of the ledger journal on disk.', (s) => s.journalBytes);
+}
+
+/**
  * `prices` prices answers for `sluice_cost_usd_total` when the budget stage did not (ctx.costUsd is set
- * only for requests with a budget); without it, only those requests' cost is counted.
+ * only for requests with a budget); without it, only those requests' cost is counted. `ledger`, the
+ * request ledger's writer, gives the sluice_ledger_* series (read at scrape time).
  */
 export function createMetrics(
   owner: object,
   targets: () => Iterable<Target> = () => [],
   state?: LimiterHealth,
   prices?: PriceBook,
+  ledger?: { stats(): LedgerWriterStats },
 ): GatewayMetrics {
   // The Prometheus format, switched to OpenMetrics only while an OpenMetrics scrape renders (render below).
   const registry = new Registry<RegistryContentType>();
@@ -223,6 +300,8 @@ export function createMetrics(
       },
     });
   }
+
+  if (ledger !== undefined) ledgerMetrics(ledger, registers);
 
   const admissions = tallied({
     name: 'sluice_admission_decisions_total',
