@@ -199,10 +199,11 @@ function closedLoopModel(
   capacityAt: (t: number) => number = () => 16,
   /** Service times are uniform in serviceMs × (1 ± spread). */
   spread = 0.05,
+  seed = 7,
 ) {
   const serviceMs = 100;
   const clock = { t: 0 };
-  const random = seeded(7);
+  const random = seeded(seed);
   const limiter = new AdaptiveLimit(
     {
       initial: 64,
@@ -339,6 +340,30 @@ test('with answer times that vary by a fifth, the batch limit still keeps the up
     `batch limit over the last 5 s ${Math.min(...last)}..${Math.max(...last)}`,
   );
   assert.ok(noisy.batchLimit[0]! >= 10, `batch limit p5–p95 ${noisy.batchLimit.join('–')}`);
+});
+
+test('with answer times that vary by half, a baseline measured low does not ratchet either limit to min', () => {
+  // Uniform ±50% (a coefficient of variation of about 0.29): an 8-sample baseline comes out a fifth low
+  // often enough, and then every round trip reads as load. Before the shrink-run rule (ShrinkRun) these
+  // seeds held the limit at min (4 of 16) for the rest of the run, one limit or two; the batch limit's
+  // noise margin keeps it from reading the noise as load once the baseline is right.
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  for (const seed of [2, 5]) {
+    const one = closedLoopModel(1.25, 60, undefined, () => 16, 0.5, seed);
+    // The mean, not the least: a probe (at min, by design) may fall in the last 5 s.
+    assert.ok(
+      mean(one.lastBatchLimits) >= 14,
+      `seed ${seed}, one limit: mean over the last 5 s ${mean(one.lastBatchLimits).toFixed(1)}`,
+    );
+  }
+  for (const seed of [1, 5, 7, 8]) {
+    const two = closedLoopModel(1.25, 60, 1.05, () => 16, 0.5, seed);
+    assert.ok(
+      mean(two.lastBatchLimits) >= 10,
+      `seed ${seed}, batch limit: mean over the last 5 s ${mean(two.lastBatchLimits).toFixed(1)}`,
+    );
+    assert.ok(two.upstreamLineMean < 2.5, `seed ${seed}: line mean ${two.upstreamLineMean.toFixed(2)}`);
+  }
 });
 
 test('the batch limit follows an upstream that grows: the old knee is forgotten', () => {

@@ -105,6 +105,16 @@ const nearKneeStep = 0.1;
  * a line the batch limit itself made drains in fewer (about 5 at smoothing 0.2, 16 slots over by one).
  */
 const rebaseAfter = 12;
+const rebaseThird = rebaseAfter / 3;
+/**
+ * Standard errors of a window's mean TTFT the batch limit's threshold allows over its tolerance
+ * (stepBatch). Half of one: against a steady upstream it is a fraction of a percent and the tolerance
+ * decides; with answer times that vary by half it is several percent, which a tolerance of 1.05 alone
+ * would read as load every few round trips. (In the simulation a whole one held batch lower at ±20%.)
+ */
+const noiseMargin = 0.5;
+/** An early probe (the baseline looked wrong) comes at least this long after the previous probe. */
+const earlyProbeGapMs = 5_000;
 
 /**
  * The batch limit at which it last crossed its tolerance (or drew an overload signal): the upstream's
@@ -119,6 +129,49 @@ interface Knee {
   at: number;
   /** The last window shrank the limit: a run of shrinking windows marks the knee once, at its start. */
   falling: boolean;
+}
+
+/**
+ * A run of round trips in which a limit shrank, and whether shrinking brought its TTFT down. Above the
+ * upstream's capacity the TTFT is its line, which shortens in proportion as the limit is cut; below it
+ * the TTFT is the answer time alone and does not move. So after `rebaseAfter` shrinking round trips in
+ * a row, a limit that fell by 5% or more while the TTFT fell by less than half as much was cut for a
+ * line that was not there, and the baseline it was judged against is what is wrong: one measured from 8
+ * samples comes out a fifth low often enough when answer times vary by half, and then every round trip
+ * reads as load and the limit ratchets down to `min` until the next probe (in the closed-loop simulation
+ * of the tests, 2 runs in 8 at ±50% and 6 in 8 at ±70%). The run's first and last thirds of window
+ * means are compared, not two single round trips: with such answer times one window's mean moves by 5%
+ * and more on its own.
+ */
+class ShrinkRun {
+  private count = 0;
+  private from = 0;
+  private to = 0;
+  private estimateFrom = 0;
+
+  /** A window that did not shrink the limit ends the run. */
+  reset(): void {
+    this.count = 0;
+  }
+
+  /**
+   * A window that shrank the limit (from `estimate`), with its mean TTFT. Returns the TTFT to take as the
+   * new baseline when the run shows the baseline wrong (the mean of its last third), else undefined.
+   */
+  shrank(windowMean: number, estimate: number): number | undefined {
+    const run = ++this.count;
+    if (run === 1) {
+      this.from = this.to = 0;
+      this.estimateFrom = estimate;
+    }
+    if (run <= rebaseThird) this.from += windowMean / rebaseThird;
+    if (run > rebaseAfter - rebaseThird) this.to += windowMean / rebaseThird;
+    if (run < rebaseAfter) return undefined;
+    this.count = 0;
+    const limitFall = 1 - estimate / this.estimateFrom;
+    const ttftFall = 1 - this.to / this.from;
+    return limitFall >= 0.05 && ttftFall < limitFall / 2 ? this.to : undefined;
+  }
 }
 
 export class AdaptiveLimit {
@@ -145,8 +198,9 @@ export class AdaptiveLimit {
   /** The batch limit's baseline: each measurement's mean, raised when it proves low (see stepBatch). */
   private batchBaseline = 0;
   /** Round trips in a row the batch limit has shrunk, and the short TTFT when they began. */
-  private batchShrinks = 0;
-  private batchShrinkFrom = 0;
+  /** Round trips in a row each limit has shrunk (see ShrinkRun). */
+  private readonly shrinks = new ShrinkRun();
+  private readonly batchShrinks = new ShrinkRun();
   private active = 0;
   private readonly probeIntervalMs: number;
   private shortRtt = 0;
@@ -160,11 +214,16 @@ export class AdaptiveLimit {
   private restoreTo: number | undefined;
   private restoreBatchTo = 0;
   private nextProbeAt = Infinity;
+  /** When the last probe began (an early probe waits `earlyProbeGapMs` after it). */
+  private lastProbeAt = -Infinity;
   private lastBackoffAt = -Infinity;
   /** The samples of the current window (see onSample). */
   private windowStart = -Infinity;
   private windowSum = 0;
+  private windowSumSq = 0;
   private windowCount = 0;
+  /** Standard error of a window's mean TTFT, averaged like `shortRtt` (see noiseMargin). */
+  private windowNoise = 0;
   private windowInFlight = 0;
 
   constructor(options: AdaptiveLimitOptions, now: () => number = Date.now) {
@@ -232,7 +291,7 @@ export class AdaptiveLimit {
       this.baseline = this.shortRtt = this.batchBaseline = this.measuredSum / this.measuredCount;
       this.measuring = false;
       this.windowStart = at;
-      this.windowSum = this.windowCount = this.windowInFlight = 0;
+      this.windowSum = this.windowSumSq = this.windowCount = this.windowInFlight = 0;
       this.nextProbeAt = at + this.probeIntervalMs;
       if (this.restoreTo !== undefined) {
         const restore = this.restoreTo;
@@ -242,6 +301,7 @@ export class AdaptiveLimit {
       return;
     }
     if (at >= this.nextProbeAt) {
+      this.lastProbeAt = at;
       this.measuring = true;
       this.measuredSum = 0;
       this.measuredCount = 0;
@@ -253,13 +313,20 @@ export class AdaptiveLimit {
 
     // One update per round trip (a window as long as the current short TTFT), from the window's mean.
     this.windowSum += rttMs;
+    this.windowSumSq += rttMs * rttMs;
     this.windowCount++;
     if (inFlightAtStart > this.windowInFlight) this.windowInFlight = inFlightAtStart;
     if (at - this.windowStart < this.shortRtt) return;
-    const mean = this.windowSum / this.windowCount;
+    const count = this.windowCount;
+    const mean = this.windowSum / count;
+    if (count > 1) {
+      const variance = Math.max(0, (this.windowSumSq - count * mean * mean) / (count - 1));
+      this.windowNoise += shortAlpha * (Math.sqrt(variance / count) - this.windowNoise);
+    }
     const peakInFlight = this.windowInFlight;
     this.windowStart = at;
     this.windowSum = 0;
+    this.windowSumSq = 0;
     this.windowCount = 0;
     this.windowInFlight = 0;
 
@@ -272,14 +339,29 @@ export class AdaptiveLimit {
     const light = this.batchEstimate / 2;
     if (this.twoLimits && Number.isFinite(peakInFlight) && peakInFlight < light && this.active < light)
       this.batchBaseline += 0.1 * (mean - this.batchBaseline);
-    const limit = this.step(this.estimate, peakInFlight);
+    const limit = this.step(this.estimate, peakInFlight, mean);
     this.set(limit, this.twoLimits ? this.stepBatch(this.batchEstimate, peakInFlight, mean) : limit);
   }
 
   /** One window's move of the limit: the controller described above. */
-  private step(estimate: number, peakInFlight: number): number {
+  private step(estimate: number, peakInFlight: number, windowMean: number): number {
     const gradient = clamp((this.tolerance * this.baseline) / this.shortRtt, minGradient, 1);
-    if (this.appLimited(estimate, peakInFlight)) return this.decayed(estimate, gradient, peakInFlight);
+    if (this.appLimited(estimate, peakInFlight)) {
+      this.shrinks.reset();
+      return this.decayed(estimate, gradient, peakInFlight);
+    }
+    if (gradient < 1) {
+      // The baseline looks wrong (see ShrinkRun): measure it again now rather than at the next interval.
+      // Not re-based to the present TTFT as the batch limit's is: at the limit's tolerance a line of its
+      // own making is there by design, and taking its TTFT as the baseline would let the limit creep up.
+      if (this.shrinks.shrank(windowMean, estimate) !== undefined)
+        this.nextProbeAt = Math.min(
+          this.nextProbeAt,
+          Math.max(this.now(), this.lastProbeAt + earlyProbeGapMs),
+        );
+    } else {
+      this.shrinks.reset();
+    }
     const target = gradient < 1 ? estimate * gradient : estimate + Math.sqrt(estimate);
     return estimate + this.smoothing * (target - estimate);
   }
@@ -299,7 +381,8 @@ export class AdaptiveLimit {
    */
   private stepBatch(estimate: number, peakInFlight: number, windowMean: number): number {
     const baseline = this.batchBaseline;
-    const threshold = this.batchTolerance * baseline;
+    // Over the tolerance by more than the noise of a window's mean (see noiseMargin).
+    const threshold = this.batchTolerance * baseline + noiseMargin * this.windowNoise;
     const knee = this.batchKnee;
     if (this.appLimited(estimate, peakInFlight)) {
       const gradient = clamp(threshold / this.shortRtt, minGradient, 1);
@@ -308,22 +391,16 @@ export class AdaptiveLimit {
     if (this.shortRtt > threshold) {
       if (!knee.falling) knee.at = estimate;
       knee.falling = true;
-      if (this.batchShrinks++ === 0) this.batchShrinkFrom = this.shortRtt;
-      if (this.batchShrinks >= rebaseAfter) {
-        // Still shrinking: a line is draining if the TTFT came down meanwhile (from a high start, say);
-        // if it did not, there was no line of the limit's making, and the baseline is what was wrong.
-        const drained = this.shortRtt < 0.95 * this.batchShrinkFrom;
-        this.batchShrinks = 0;
-        if (!drained) {
-          this.batchBaseline = this.shortRtt;
-          return estimate;
-        }
+      const rebased = this.batchShrinks.shrank(windowMean, estimate);
+      if (rebased !== undefined) {
+        this.batchBaseline = rebased;
+        return estimate;
       }
       const capacity = estimate * clamp(baseline / this.shortRtt, minGradient, 1);
       return estimate + this.smoothing * (capacity - estimate);
     }
     knee.falling = false;
-    this.batchShrinks = 0;
+    this.batchShrinks.reset();
     if (windowMean > threshold) knee.at = Math.min(knee.at, estimate);
     // Past the last knee by its allowance with latency still in tolerance: the upstream has grown.
     if (estimate > knee.at + Math.sqrt(knee.at)) knee.at = Infinity;
