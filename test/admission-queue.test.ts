@@ -103,7 +103,7 @@ describe('one slot, two classes', () => {
       line('sluice_adaptive_concurrency_limit{'),
       'sluice_adaptive_concurrency_limit{provider="slow",target_model="gpt-4o-mini"} 1',
     );
-    // No batch_tolerance here: batch may fill the whole limit.
+    // The batch limit is the limit here: both are held at min, one slot.
     assert.equal(
       line('sluice_adaptive_concurrency_batch_limit{'),
       'sluice_adaptive_concurrency_batch_limit{provider="slow",target_model="gpt-4o-mini"} 1',

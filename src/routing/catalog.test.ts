@@ -58,7 +58,7 @@ test('the catalog resolves targets with their health, cost and the model’s rou
   assert.equal([...catalog.targets()].length, 3);
 });
 
-test('admission.adaptive_concurrency reaches each target; batch_tolerance gives batch a lower limit of its own', (t) => {
+test('admission.adaptive_concurrency reaches each target; batch gets a lower limit of its own unless batch_tolerance is the tolerance', (t) => {
   t.mock.timers.enable({ apis: ['Date'] });
   const build = (adaptive: Record<string, unknown>) => {
     const config = validateConfig({
@@ -75,8 +75,9 @@ test('admission.adaptive_concurrency reaches each target; batch_tolerance gives 
     return target.concurrency;
   };
   assert.throws(() => build({ batch_tolerance: 0.9 }), /admission\.adaptive_concurrency\.batch_tolerance/);
-  const one = build({});
-  const two = build({ batch_tolerance: 1.05 });
+  // The default batch tolerance (1.02) gives two limits; one at the tolerance, one limit.
+  const one = build({ batch_tolerance: 1.25 });
+  const two = build({});
   // A baseline of 100 ms, then TTFT 10% above it at full demand for 7 round trips: within the limit's
   // tolerance (1.25), above the batch limit's (a TTFT that stays up for longer while the batch limit
   // shrinks is taken as a new baseline: adaptive-limit.ts, stepBatch).

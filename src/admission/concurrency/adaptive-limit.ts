@@ -57,10 +57,13 @@
  *   baseline / TTFT) instead of toward tolerance × that; it remembers the knee (see Knee) and grows slowly
  *   near it; and a single window above the tolerance marks the knee before the average shows it, so the
  *   ramp of a burst does not overshoot by the round trip or two the average lags.
- *   The price: like any tolerance near 1, it can read noise in the TTFT as load; its own baseline and
- *   its re-basing (stepBatch) keep moderate noise from starving batch, but against answer times that vary
- *   by half and more it can still end at `min`, as the limit itself does at tolerance 1.05. So it is off
- *   unless configured.
+ *   The price: like any tolerance near 1, it can read noise in the TTFT as load. Its own baseline, its
+ *   re-basing when a shrink run shows that baseline wrong (ShrinkRun) and a threshold that allows for the
+ *   noise of a window's mean (noiseMargin) keep answer times that vary by half from starving batch in the
+ *   closed-loop simulation of the tests; at ±70% it can still end near `min` in some runs. This class's
+ *   default is one limit; the gateway's config turns the batch limit on (batch_tolerance 1.02).
+ * - The limit's own baseline, too, can be measured low (8 samples); the same shrink-run test then starts
+ *   a probe early instead of waiting out the interval (see step).
  *
  * Guarantees (tested): min ≤ limit ≤ max and finite whatever the samples; under steady TTFT and enough
  * demand it grows to max; when TTFT rises above tolerance × baseline it falls within a few samples, and
@@ -372,11 +375,8 @@ export class AdaptiveLimit {
    * down to the lowest short average between probes: with noisy TTFT that is a low outlier, and a
    * tolerance near 1 over a low baseline reads every round trip as load. Eight samples can still come out
    * low; then the limit shrinks and the TTFT does not come down with it, since no line of its making was
-   * there. A line it made drains within a few round trips, so after `rebaseAfter` shrinking ones in a row
-   * in which the short average did not fall by 5%, that average becomes the baseline: the limit stops
-   * where it is instead of ratcheting down to `min`. In a simulation of 16 servers with batch work alone,
-   * answer times with a coefficient of variation of 0.12 kept 93–99% of them busy and 0.3 kept 74–95%,
-   * where without these rules batch was held at `min` from 0.1 on; at 0.6 it can still end there. The
+   * there, and ShrinkRun's test makes the present TTFT the baseline: the limit stops where it is instead
+   * of ratcheting down to `min`. docs/limits.md ("A batch limit") has the simulation's figures. The
    * price: after an upstream slows for good, the batch limit also takes the slower TTFT as its baseline.
    */
   private stepBatch(estimate: number, peakInFlight: number, windowMean: number): number {
