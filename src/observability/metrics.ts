@@ -251,7 +251,7 @@ export function createMetrics(
   );
   perTarget(
     'sluice_adaptive_concurrency_batch_limit',
-    'Slots of the adaptive limit batch requests may fill (admission.adaptive_concurrency.batch_tolerance; the limit without it).',
+    'Slots of the adaptive limit batch requests may fill (admission.adaptive_concurrency.batch_tolerance; the limit itself when that is at the tolerance).',
     (target) => target.concurrency?.batchLimit,
   );
   new Gauge({

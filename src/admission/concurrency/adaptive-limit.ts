@@ -104,10 +104,11 @@ const decay = 0.1;
 /** Growth per round trip within one slot of the last knee (see Knee). */
 const nearKneeStep = 0.1;
 /**
- * Round trips in a row the batch limit may shrink before its baseline is taken to be wrong (see stepBatch):
+ * Round trips in a row a limit may shrink before its baseline may be taken to be wrong (see ShrinkRun):
  * a line the batch limit itself made drains in fewer (about 5 at smoothing 0.2, 16 slots over by one).
  */
 const rebaseAfter = 12;
+/** A shrink run's first and last thirds are what ShrinkRun compares. */
 const rebaseThird = rebaseAfter / 3;
 /**
  * Standard errors of a window's mean TTFT the batch limit's threshold allows over its tolerance
@@ -200,7 +201,6 @@ export class AdaptiveLimit {
   private readonly batchKnee: Knee = { at: Infinity, falling: false };
   /** The batch limit's baseline: each measurement's mean, raised when it proves low (see stepBatch). */
   private batchBaseline = 0;
-  /** Round trips in a row the batch limit has shrunk, and the short TTFT when they began. */
   /** Round trips in a row each limit has shrunk (see ShrinkRun). */
   private readonly shrinks = new ShrinkRun();
   private readonly batchShrinks = new ShrinkRun();
