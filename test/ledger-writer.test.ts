@@ -98,12 +98,14 @@ describe('ledger writer', { timeout: 60_000 }, () => {
     const directory = tempDirectory();
     const writer = LedgerWriter.open({ store, journalDirectory: directory, flushIntervalMs: 10_000 });
     const writes: number[] = [];
+    const startedAt: number[] = [];
     const syncWrites: number[] = [];
     const realWrite = fs.write;
     const realWriteSync = fs.writeSync;
     // The journal imports write and writeSync by name: syncBuiltinESMExports makes the spies visible to it.
     fs.write = ((...args: unknown[]) => {
       writes.push(args[0] as number);
+      startedAt.push(performance.now());
       return (realWrite as (...a: unknown[]) => void)(...args);
     }) as typeof fs.write;
     fs.writeSync = ((...args: Parameters<typeof fs.writeSync>) => {
@@ -127,8 +129,18 @@ describe('ledger writer', { timeout: 60_000 }, () => {
       assert.deepEqual(JSON.parse(lines[0] as string), normalizeRow(row(0)));
       for (let i = 100; i < 110; i++) writer.record(row(i));
       await nextTurn();
-      assert.equal(writes.length, 2);
+      // The next turn's lines go in the next write, at once or once 2 ms have passed since the last one.
       await until(() => writer.stats().acknowledged === 110);
+      assert.equal(writes.length, 2);
+      // Writes start at least 2 ms apart: a row recorded as soon as the last write returned waits for
+      // the gap (and the rows of turns that follow closely share a write).
+      const from = writes.length;
+      for (let i = 110; i < 130; i++) {
+        writer.record(row(i));
+        await until(() => writer.stats().acknowledged === i + 1);
+      }
+      const gaps = startedAt.slice(from).map((at, k) => at - (startedAt[from + k - 1] as number));
+      assert.ok(Math.min(...gaps) >= 1.5, `writes ${gaps.map((g) => g.toFixed(2)).join(', ')} ms apart`);
       assert.deepEqual(syncWrites, [], 'no synchronous write on the way');
     } finally {
       fs.write = realWrite;
@@ -136,7 +148,7 @@ describe('ledger writer', { timeout: 60_000 }, () => {
       syncBuiltinESMExports();
       await writer.close();
     }
-    assert.equal(store.rows.size, 110);
+    assert.equal(store.rows.size, 130);
   });
 
   test('a journal write that fails loses its turn only: counted, reported, and the next rows go on in a new segment', async () => {
