@@ -8,8 +8,9 @@ import { hashTagPattern } from '../state/hash-tag.js';
 
 /**
  * The batch limit's tolerance (admission.adaptive_concurrency.batch_tolerance): in the bench's burst, 1.02
- * held the interactive p99 at 1.13× its unloaded value with batch answered at 91% of the upstream's
- * capacity, where 1.05 gave 1.17–1.22× at 96% and one limit 1.3–1.5× (docs/limits.md, "A batch limit").
+ * held the interactive p99 at 1.09–1.17× its unloaded value with batch answered at 91–96% of the
+ * upstream's capacity, where 1.05 gave 1.17–1.22× and one limit 1.43–1.54× (docs/limits.md, "A batch
+ * limit").
  */
 export const defaultBatchTolerance = 1.02;
 
