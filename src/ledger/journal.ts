@@ -6,10 +6,10 @@
  *   one event-loop turn are buffered and written together by one `fs.write` from a `setImmediate`, so
  *   the hot path pays a string push per row and the process one system call per turn, however many
  *   requests finished in it. The write runs on libuv's thread pool, one at a time: lines appended while
- *   one is out go in the next, and writes start at least `writeGapMs` apart (so at most one per turn). Synchronous, on the event loop, a write blocks whenever the filesystem
- *   does (on ext4 a write may wait for a journal commit, which fsyncs such as the database's start):
- *   in a side harness at 1,000 req/s that put the gateway's p99 at 21-65 ms against 6-12 ms with the
- *   data directory on tmpfs. A row is acknowledged when its write has returned, as before; sealing
+ *   one is out go in the next, and writes start at least `writeGapMs` apart (so at most one per turn).
+ *   Synchronous, on the event loop, a write blocks whenever the filesystem does (on ext4 a write may
+ *   wait for a journal commit, which fsyncs such as the database's start): in a side harness at 1,000
+ *   req/s that put the gateway's p99 at 21-65 ms against 6-12 ms with the data directory on tmpfs. A row is acknowledged when its write has returned, as before; sealing
  *   waits for the writes that carry its lines, and the exit handler's last write is synchronous. Opening
  *   and closing a segment (a few times a second) stay synchronous.
  * - `seal()` closes the active segment; the next turn's lines open a new one. LedgerWriter seals a segment

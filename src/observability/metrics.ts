@@ -129,8 +129,8 @@ function hasExemplar(ctx: RequestContext): boolean {
 const breakerValue = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 /**
- * The ledger writer's counters and backlog (ledger/ledger-writer.ts), read at each scrape from one
- * stats() call: how far rows have come (recorded, in the journal, in the database), what waits on disk,
+ * The ledger writer's counters and backlog (ledger/ledger-writer.ts), each series read from stats() at
+ * the scrape: how far rows have come (recorded, in the journal, in the database), what waits on disk,
  * and what was lost. recorded − committed is the backlog; a backlog that grows while
  * consecutive_failures stays above 0 is a database refusing batches (docs/runbooks/sluice-ledger-backlog.md).
  */
@@ -138,15 +138,14 @@ function ledgerMetrics(
   ledger: { stats(): LedgerWriterStats },
   registers: Registry<RegistryContentType>[],
 ): void {
-  // stats() is a few counters and two sums: each series reads it at the scrape, nothing on the request path.
-  const stats = (): LedgerWriterStats => ledger.stats();
+  // stats() is a few counters and two sums: cheap enough to call per series, and nothing on the request path.
   new Counter({
     name: 'sluice_ledger_rows_total',
     help: 'Ledger rows by how far they got: recorded, acknowledged (in the journal on disk), committed (in the database).',
     labelNames: ['stage'],
     registers,
     collect() {
-      const { recorded, acknowledged, committed } = stats();
+      const { recorded, acknowledged, committed } = ledger.stats();
       this.reset();
       this.inc({ stage: 'recorded' }, recorded);
       this.inc({ stage: 'acknowledged' }, acknowledged);
@@ -160,7 +159,7 @@ function ledgerMetrics(
       registers,
       collect() {
         this.reset();
-        this.inc(value(stats()));
+        this.inc(value(ledger.stats()));
       },
     });
   };
@@ -170,7 +169,7 @@ function ledgerMetrics(
       help,
       registers,
       collect() {
-        this.set(value(stats()));
+        this.set(value(ledger.stats()));
       },
     });
   };
