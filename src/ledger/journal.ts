@@ -9,9 +9,10 @@
  *   one is out go in the next, and writes start at least `writeGapMs` apart (so at most one per turn).
  *   Synchronous, on the event loop, a write blocks whenever the filesystem does (on ext4 a write may
  *   wait for a journal commit, which fsyncs such as the database's start): in a side harness at 1,000
- *   req/s that put the gateway's p99 at 21-65 ms against 6-12 ms with the data directory on tmpfs. A row is acknowledged when its write has returned, as before; sealing
- *   waits for the writes that carry its lines, and the exit handler's last write is synchronous. Opening
- *   and closing a segment (a few times a second) stay synchronous.
+ *   req/s that put the gateway's p99 at 21-65 ms against 6-12 ms with the data directory on tmpfs. A
+ *   row is acknowledged when its write has returned, as before; sealing waits for the writes that carry
+ *   its lines, and the exit handler's last write is synchronous. Opening and closing a segment (a few
+ *   times a second) stay synchronous.
  * - `seal()` closes the active segment; the next turn's lines open a new one. LedgerWriter seals a segment
  *   to make it a batch, and removes the file only after the batch has committed. So every acknowledged row
  *   is in the database or in a segment file, at every instant.
