@@ -33,9 +33,16 @@ export interface PhaseContext {
 const sluiceLine = /sluice listening on (http:\/\/\S+)/;
 const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const sluiceBin = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
-const nodeFlags = (/^#!.*\bnode\b(.*)$/m.exec(readFileSync(sluiceBin, 'utf8'))?.[1] ?? '')
-  .split(/\s+/)
-  .filter((flag) => flag.startsWith('--'));
+/** The bin's shebang, `#!/usr/bin/env -S NAME=VALUE... node --flag...`: its variables and Node's flags. */
+const shebang = (/^#!(.*)$/m.exec(readFileSync(sluiceBin, 'utf8'))?.[1] ?? '').split(/\s+/);
+const nodeAt = shebang.indexOf('node');
+const nodeFlags = shebang.slice(nodeAt + 1).filter((flag) => flag.startsWith('--'));
+const nodeEnv = Object.fromEntries(
+  shebang.slice(0, nodeAt).flatMap((word) => {
+    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(word);
+    return match === null ? [] : [[match[1] as string, match[2] as string]];
+  }),
+);
 
 /**
  * Writes `<file>.yaml` in the phase's folder and serves it; the log goes to `<file>.log`. A config that
@@ -53,11 +60,13 @@ export async function startSluice(
     ? ''
     : `database: { url: embedded, path: "${join(ctx.dir, `data-${file}`)}" }\n`;
   await writeFile(configPath, database + yaml);
-  // startService runs `node <script> <args>`, so Node's own flags take the script's place.
+  // startService runs `node <script> <args>`, so Node's own flags take the script's place (and the
+  // shebang's variables go into the environment).
   const [first, ...rest] = [...nodeFlags, cli, 'serve', '--config', configPath, '--port', '0'];
   return ctx.start(name, first as string, rest, sluiceLine, {
     core: ctx.proxyCore,
     logFile: join(ctx.dir, `${file}.log`),
     ...options,
+    env: { ...nodeEnv, ...options.env },
   });
 }

@@ -1,13 +1,14 @@
 /** The CLI as users run it: serve, simulate, check, and graceful shutdown on SIGTERM. */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
 const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const bin = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
 
 interface Child {
   process: ChildProcessWithoutNullStreams;
@@ -28,8 +29,13 @@ function run(
   return { exited: new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr }))) };
 }
 
-async function startListening(args: string[], pattern: RegExp): Promise<Child> {
-  const child = spawn(process.execPath, [cli, ...args], { env: process.env });
+/** Runs the CLI with this process's node, or (`asBin`) the package's bin by its shebang. */
+async function startListening(args: string[], pattern: RegExp, asBin = false): Promise<Child> {
+  const child = asBin
+    ? spawn(bin, args, {
+        env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH']}` },
+      })
+    : spawn(process.execPath, [cli, ...args], { env: process.env });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -140,6 +146,29 @@ describe('sluice CLI', () => {
       assert.equal(await sim.exited, 0);
     }
   });
+
+  test(
+    'the bin runs Node with the memory settings of its shebang',
+    { skip: process.platform !== 'linux' },
+    async () => {
+      const sim = await startListening(
+        ['simulate', '--port', '0'],
+        /simulator listening on (http:\/\/\S+)/,
+        true,
+      );
+      try {
+        // env -S execs node in place: the child's pid is node's own.
+        const pid = sim.process.pid as number;
+        const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+        const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+        assert.ok(argv.includes('--max-semi-space-size=4'), argv.join(' '));
+        assert.ok(environ.includes('MALLOC_MMAP_THRESHOLD_=32768'), 'the malloc threshold is set');
+      } finally {
+        sim.process.kill('SIGTERM');
+        assert.equal(await sim.exited, 0);
+      }
+    },
+  );
 
   test('unknown commands and flags are usage errors', async () => {
     assert.equal((await run(['frobnicate']).exited).code, 2);
