@@ -7,7 +7,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 
-const pool = new Pool(process.argv[2] as string, { connections: 256, keepAliveTimeout: 4_000 });
+// Enough connections for the memory phase's 1,000 concurrent streams (the throughput phases use 64).
+const pool = new Pool(process.argv[2] as string, { connections: 2_000, keepAliveTimeout: 4_000 });
 
 const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
   const chunks: Buffer[] = [];

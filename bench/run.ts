@@ -50,6 +50,7 @@ const bareProxy = fileURLToPath(new URL('./bare-proxy.js', import.meta.url));
 const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const simulatorLine = /sluice simulator listening on (http:\/\/\S+)/;
 const sluiceLine = /sluice listening on (http:\/\/\S+)/;
+const bareLine = /bare proxy listening on (http:\/\/\S+)/;
 
 // On a machine with 2+ cores the proxy under test gets a core of its own (1) and the load generator and
 // the simulators share the other (0): the same for the bare proxy and for Sluice, and much steadier
@@ -207,7 +208,7 @@ async function main(): Promise<void> {
     ['simulate', '--port', '0', '--format', 'anthropic', '--output-tokens', '16'],
     simulatorLine,
   );
-  const bare = await start('bare proxy', bareProxy, [fast.url], /bare proxy listening on (http:\/\/\S+)/, {
+  const bare = await start('bare proxy', bareProxy, [fast.url], bareLine, {
     core: proxyCore,
   });
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
@@ -338,6 +339,17 @@ async function main(): Promise<void> {
     `1000 streams: opened ${held.opened}, completed ${held.completed}, peak RSS ${held.peak.toFixed(1)} MB`,
   );
   await fresh.stop();
+  // The same 1,000 streams through a fresh bare proxy: what Node itself holds for them.
+  const bareStreams = await start('bare proxy (streams)', bareProxy, [slow.url], bareLine, {
+    core: proxyCore,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const bareRssIdle = await rssMb(bareStreams.pid);
+  const bareHeld = await concurrentStreams(bareStreams.url, 'bench-slow', 1000, () => rssMb(bareStreams.pid));
+  console.error(
+    `1000 streams, bare proxy: completed ${bareHeld.completed}, peak RSS ${bareHeld.peak.toFixed(1)} MB`,
+  );
+  await bareStreams.stop();
 
   // 6. Admission: limits' cost, and a burst against a capacity-limited upstream (bench/admission.ts).
   const admission = await runAdmission(admissionContext(fast, dir));
@@ -394,6 +406,9 @@ async function main(): Promise<void> {
       completed: held.completed,
       rss_idle_mb: round(rssIdle, 1),
       rss_peak_mb: round(held.peak, 1),
+      bare_completed: bareHeld.completed,
+      bare_rss_idle_mb: round(bareRssIdle, 1),
+      bare_rss_peak_mb: round(bareHeld.peak, 1),
     },
     admission,
     observability,
@@ -444,7 +459,7 @@ async function main(): Promise<void> {
     ],
     [
       'RSS, 1000 concurrent streams (MB)',
-      `idle ${result.streams_1000.rss_idle_mb} · peak ${result.streams_1000.rss_peak_mb} (${held.opened} opened)`,
+      `idle ${result.streams_1000.rss_idle_mb} · peak ${result.streams_1000.rss_peak_mb} (${held.opened} opened) · bare proxy idle ${result.streams_1000.bare_rss_idle_mb} · peak ${result.streams_1000.bare_rss_peak_mb}`,
       'target < 150',
     ],
   ];
