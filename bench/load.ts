@@ -139,7 +139,7 @@ export async function concurrentStreams(
   model: string,
   count: number,
   sample: () => Promise<number>,
-): Promise<{ opened: number; completed: number; peak: number }> {
+): Promise<{ opened: number; completed: number; peak: number; allOpen: number }> {
   const pool = new Pool(url, { connections: count, keepAliveTimeout: 10_000 });
   let opened = 0;
   let completed = 0;
@@ -155,14 +155,20 @@ export async function concurrentStreams(
     completed++;
   });
   let peak = 0;
+  // The highest sample while every stream was open and none had finished yet.
+  let allOpen = Number.NaN;
   const sampler = setInterval(() => {
+    const open = opened === count && completed === 0;
     sample().then(
-      (rss) => (peak = Math.max(peak, rss)),
+      (rss) => {
+        peak = Math.max(peak, rss);
+        if (open) allOpen = Number.isNaN(allOpen) ? rss : Math.max(allOpen, rss);
+      },
       () => undefined,
     );
   }, 100);
   await Promise.all(all);
   clearInterval(sampler);
   await pool.close();
-  return { opened, completed, peak };
+  return { opened, completed, peak, allOpen };
 }

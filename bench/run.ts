@@ -405,6 +405,7 @@ async function main(): Promise<void> {
       opened: held.opened,
       completed: held.completed,
       rss_idle_mb: round(rssIdle, 1),
+      rss_all_open_mb: round(held.allOpen, 1),
       rss_peak_mb: round(held.peak, 1),
       bare_completed: bareHeld.completed,
       bare_rss_idle_mb: round(bareRssIdle, 1),
@@ -459,7 +460,7 @@ async function main(): Promise<void> {
     ],
     [
       'RSS, 1000 concurrent streams (MB)',
-      `idle ${result.streams_1000.rss_idle_mb} · peak ${result.streams_1000.rss_peak_mb} (${held.opened} opened) · bare proxy idle ${result.streams_1000.bare_rss_idle_mb} · peak ${result.streams_1000.bare_rss_peak_mb}`,
+      `idle ${result.streams_1000.rss_idle_mb} · all open ${result.streams_1000.rss_all_open_mb} · peak ${result.streams_1000.rss_peak_mb} (${held.opened} opened) · bare proxy idle ${result.streams_1000.bare_rss_idle_mb} · peak ${result.streams_1000.bare_rss_peak_mb}`,
       'target < 150',
     ],
   ];
