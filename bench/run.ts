@@ -7,7 +7,8 @@
  *   4. the cost of translation: an OpenAI client through Sluice to an Anthropic upstream against plain
  *      OpenAI pass-through, non-stream and stream, and the cost of routing (3 targets, latency strategy)
  *      against one target; saturation throughput in interleaved rounds
- *   5. RSS of a freshly started Sluice holding 1,000 concurrent slow streams
+ *   5. RSS of a freshly started Sluice holding 1,000 concurrent slow streams, and of a fresh bare proxy
+ *      holding the same streams
  *   6. admission (bench/admission.ts): the throughput cost of key limits on the memory and Redis backends,
  *      and a burst of batch traffic against a capacity-limited upstream, with and without adaptive
  *      concurrency, measured by the interactive p99 (open loop)
@@ -17,7 +18,7 @@
  * BENCH_QUICK=1 shortens every phase (a smoke run; the figures are then noisier).
  * BENCH_ONLY=admission runs phase 6 alone and writes bench/results/<time>-admission.json (latest.json,
  * the committed record of a full run, is left alone); BENCH_ONLY=burst runs only its burst scenario, and
- * BENCH_ONLY=observability runs phase 7 alone, the same way.
+ * BENCH_ONLY=observability runs phase 7 alone and BENCH_ONLY=memory phase 5, the same way.
  *
  * On a 2-core machine the load generator, the simulator and the proxy under test share the cores, so
  * absolute figures mostly measure contention; the ratios between targets measured in the same run, and
@@ -153,6 +154,84 @@ function header() {
   };
 }
 
+/** Answers paced at 10 tokens a second: the memory phase's 1,000 concurrent streams. */
+function slowSimulator(): Promise<Service> {
+  return start(
+    'simulator (slow streams)',
+    cli,
+    ['simulate', '--port', '0', '--tokens-per-second', '10', '--output-tokens', quick ? '30' : '60'],
+    simulatorLine,
+  );
+}
+
+/**
+ * Phase 5: a freshly started Sluice holding 1,000 concurrent slow streams, then a fresh bare proxy (Node's
+ * defaults) holding the same streams, as the reference for what Node itself holds for them.
+ */
+async function memoryPhase(slowUrl: string, configPath: string, dir: string) {
+  const fresh = await start(
+    'sluice (fresh)',
+    sluiceBin,
+    ['serve', '--config', configPath, '--port', '0'],
+    sluiceLine,
+    {
+      executable: true,
+      core: proxyCore,
+      logFile: join(dir, 'sluice-fresh.log'),
+    },
+  );
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const rssIdle = await rssMb(fresh.pid);
+  const held = await concurrentStreams(fresh.url, 'bench-slow', 1000, () => rssMb(fresh.pid));
+  console.error(
+    `1000 streams: opened ${held.opened}, completed ${held.completed}, peak RSS ${held.peak.toFixed(1)} MB`,
+  );
+  await fresh.stop();
+  const bareStreams = await start('bare proxy (streams)', bareProxy, [slowUrl], bareLine, {
+    core: proxyCore,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const bareRssIdle = await rssMb(bareStreams.pid);
+  const bareHeld = await concurrentStreams(bareStreams.url, 'bench-slow', 1000, () => rssMb(bareStreams.pid));
+  console.error(
+    `1000 streams, bare proxy: completed ${bareHeld.completed}, peak RSS ${bareHeld.peak.toFixed(1)} MB`,
+  );
+  await bareStreams.stop();
+  return {
+    opened: held.opened,
+    completed: held.completed,
+    rss_idle_mb: round(rssIdle, 1),
+    rss_all_open_mb: round(held.allOpen, 1),
+    rss_peak_mb: round(held.peak, 1),
+    bare_completed: bareHeld.completed,
+    bare_rss_idle_mb: round(bareRssIdle, 1),
+    bare_rss_peak_mb: round(bareHeld.peak, 1),
+  };
+}
+
+function memoryRow(m: Awaited<ReturnType<typeof memoryPhase>>): [string, string, string] {
+  return [
+    'RSS, 1000 concurrent streams (MB)',
+    `idle ${m.rss_idle_mb} · all open ${m.rss_all_open_mb} · peak ${m.rss_peak_mb} (${m.opened} opened) · bare proxy idle ${m.bare_rss_idle_mb} · peak ${m.bare_rss_peak_mb}`,
+    'target < 150',
+  ];
+}
+
+/** BENCH_ONLY=memory: phase 5 alone. */
+async function memoryOnly(): Promise<void> {
+  const slow = await slowSimulator();
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
+  const configPath = join(dir, 'bench.yaml');
+  // Only bench-slow is used; the other models' providers point at the same simulator.
+  await writeFile(configPath, configYaml(slow.url, slow.url, slow.url, slow.url, join(dir, 'data-sluice')));
+  console.error(
+    `bench: memory phase only, ${quick ? 'quick' : 'full'} run, ${cpus().length} cores, node ${process.version}, ${pinned ? `proxies pinned to core ${proxyCore}` : 'no pinning'}`,
+  );
+  const streams1000 = await memoryPhase(slow.url, configPath, dir);
+  const result = { ...header(), streams_1000: streams1000 };
+  await report(result, [memoryRow(streams1000)], [`${result.date.replace(/[:.]/g, '-')}-memory.json`]);
+}
+
 /** BENCH_ONLY=admission: phase 6 alone; BENCH_ONLY=burst: its burst scenario alone. */
 async function admissionOnly(burstOnly: boolean): Promise<void> {
   const fast = await fastSimulator();
@@ -184,9 +263,10 @@ async function observabilityOnly(): Promise<void> {
 async function main(): Promise<void> {
   if (only === 'admission' || only === 'burst') return admissionOnly(only === 'burst');
   if (only === 'observability') return observabilityOnly();
+  if (only === 'memory') return memoryOnly();
   if (only !== '')
     throw new Error(
-      `BENCH_ONLY=${only}: the phases that run alone are "admission", "burst" and "observability"`,
+      `BENCH_ONLY=${only}: the phases that run alone are "memory", "admission", "burst" and "observability"`,
     );
   const fast = await fastSimulator();
   const streaming = await start(
@@ -195,12 +275,7 @@ async function main(): Promise<void> {
     ['simulate', '--port', '0', '--ttft-ms', '20', '--tokens-per-second', '500', '--output-tokens', '20'],
     simulatorLine,
   );
-  const slow = await start(
-    'simulator (slow streams)',
-    cli,
-    ['simulate', '--port', '0', '--tokens-per-second', '10', '--output-tokens', quick ? '30' : '60'],
-    simulatorLine,
-  );
+  const slow = await slowSimulator();
   // The same answers in Anthropic's wire format, for the translation phase.
   const anthropic = await start(
     'simulator (anthropic)',
@@ -321,35 +396,7 @@ async function main(): Promise<void> {
 
   // 5. Memory: a fresh Sluice (the earlier phases' heap growth would otherwise be counted) holding 1,000 streams.
   await sluice.stop();
-  const fresh = await start(
-    'sluice (fresh)',
-    sluiceBin,
-    ['serve', '--config', configPath, '--port', '0'],
-    sluiceLine,
-    {
-      executable: true,
-      core: proxyCore,
-      logFile: join(dir, 'sluice-fresh.log'),
-    },
-  );
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  const rssIdle = await rssMb(fresh.pid);
-  const held = await concurrentStreams(fresh.url, 'bench-slow', 1000, () => rssMb(fresh.pid));
-  console.error(
-    `1000 streams: opened ${held.opened}, completed ${held.completed}, peak RSS ${held.peak.toFixed(1)} MB`,
-  );
-  await fresh.stop();
-  // The same 1,000 streams through a fresh bare proxy: what Node itself holds for them.
-  const bareStreams = await start('bare proxy (streams)', bareProxy, [slow.url], bareLine, {
-    core: proxyCore,
-  });
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  const bareRssIdle = await rssMb(bareStreams.pid);
-  const bareHeld = await concurrentStreams(bareStreams.url, 'bench-slow', 1000, () => rssMb(bareStreams.pid));
-  console.error(
-    `1000 streams, bare proxy: completed ${bareHeld.completed}, peak RSS ${bareHeld.peak.toFixed(1)} MB`,
-  );
-  await bareStreams.stop();
+  const streams1000 = await memoryPhase(slow.url, configPath, dir);
 
   // 6. Admission: limits' cost, and a burst against a capacity-limited upstream (bench/admission.ts).
   const admission = await runAdmission(admissionContext(fast, dir));
@@ -401,16 +448,7 @@ async function main(): Promise<void> {
       translationRps.routed_latency_3_targets / translationRps.passthrough,
       3,
     ),
-    streams_1000: {
-      opened: held.opened,
-      completed: held.completed,
-      rss_idle_mb: round(rssIdle, 1),
-      rss_all_open_mb: round(held.allOpen, 1),
-      rss_peak_mb: round(held.peak, 1),
-      bare_completed: bareHeld.completed,
-      bare_rss_idle_mb: round(bareRssIdle, 1),
-      bare_rss_peak_mb: round(bareHeld.peak, 1),
-    },
+    streams_1000: streams1000,
     admission,
     observability,
     targets: { sluice_vs_bare_throughput: '>= 0.75', sluice_added_p99_ms: '< 1', rss_peak_mb: '< 150' },
@@ -458,11 +496,7 @@ async function main(): Promise<void> {
       `1 target ${result.translation_rps['passthrough']} · 3 targets ${result.translation_rps['routed_latency_3_targets']}`,
       `3 targets/1 target ${result.routed_3_targets_latency_vs_single_target_throughput}`,
     ],
-    [
-      'RSS, 1000 concurrent streams (MB)',
-      `idle ${result.streams_1000.rss_idle_mb} · all open ${result.streams_1000.rss_all_open_mb} · peak ${result.streams_1000.rss_peak_mb} (${held.opened} opened) · bare proxy idle ${result.streams_1000.bare_rss_idle_mb} · peak ${result.streams_1000.bare_rss_peak_mb}`,
-      'target < 150',
-    ],
+    memoryRow(streams1000),
   ];
   rows.push(...admissionRows(admission));
   rows.push(...observabilityRows(observability));
