@@ -164,11 +164,23 @@ function slowSimulator(): Promise<Service> {
   );
 }
 
+/** Resident memory (MB) of the memory phase; `rss_all_open_mb` is the highest sample while every stream was open. */
+interface StreamsMemory {
+  opened: number;
+  completed: number;
+  rss_idle_mb: number;
+  rss_all_open_mb: number;
+  rss_peak_mb: number;
+  bare_completed: number;
+  bare_rss_idle_mb: number;
+  bare_rss_peak_mb: number;
+}
+
 /**
  * Phase 5: a freshly started Sluice holding 1,000 concurrent slow streams, then a fresh bare proxy (Node's
  * defaults) holding the same streams, as the reference for what Node itself holds for them.
  */
-async function memoryPhase(slowUrl: string, configPath: string, dir: string) {
+async function memoryPhase(slowUrl: string, configPath: string, dir: string): Promise<StreamsMemory> {
   const fresh = await start(
     'sluice (fresh)',
     sluiceBin,
@@ -209,7 +221,7 @@ async function memoryPhase(slowUrl: string, configPath: string, dir: string) {
   };
 }
 
-function memoryRow(m: Awaited<ReturnType<typeof memoryPhase>>): [string, string, string] {
+function memoryRow(m: StreamsMemory): [string, string, string] {
   return [
     'RSS, 1000 concurrent streams (MB)',
     `idle ${m.rss_idle_mb} · all open ${m.rss_all_open_mb} · peak ${m.rss_peak_mb} (${m.opened} opened) · bare proxy idle ${m.bare_rss_idle_mb} · peak ${m.bare_rss_peak_mb}`,
