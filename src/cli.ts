@@ -46,7 +46,6 @@ async function serve(argv: string[]): Promise<void> {
     running.gateway.logger.fatal({ err: error }, 'uncaught exception: exiting');
     process.exit(1);
   });
-  console.log(`sluice listening on ${running.url}`);
   const stop = (signal: string): void => {
     running.gateway.logger.info({ signal }, 'shutting down');
     running.shutdown().then(
@@ -59,6 +58,9 @@ async function serve(argv: string[]): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  // Announced once the handlers are in place: a supervisor may send SIGTERM as soon as it reads the line,
+  // and one that came before them would kill the process without draining.
+  console.log(`sluice listening on ${running.url}`);
 }
 
 async function check(argv: string[]): Promise<void> {

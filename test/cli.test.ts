@@ -170,6 +170,29 @@ describe('sluice CLI', () => {
     },
   );
 
+  test('a SIGTERM sent the moment the listening line appears is a clean stop', async () => {
+    for (const [args, line] of [
+      [['simulate', '--port', '0'], /sluice simulator listening on /],
+      [['serve', '--port', '0'], /sluice listening on /],
+    ] as const) {
+      const child = spawn(process.execPath, [cli, ...args], { env: process.env });
+      let stdout = '';
+      let signalled = false;
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        // Synchronously, in the same tick as the line: the handlers must already be in place.
+        if (!signalled && line.test(stdout)) {
+          signalled = true;
+          child.kill('SIGTERM');
+        }
+      });
+      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+        child.on('exit', (c, s) => resolve([c, s])),
+      );
+      assert.deepEqual([code, signal], [0, null], `${args[0]}: ${stdout}`);
+    }
+  });
+
   test('unknown commands and flags are usage errors', async () => {
     assert.equal((await run(['frobnicate']).exited).code, 2);
     assert.equal((await run(['serve', '--nope']).exited).code, 2);

@@ -30,8 +30,9 @@ export async function runSimulateCommand(argv: string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  process.stdout.write(`sluice simulator listening on ${simulator.url}\n`);
-  await new Promise<void>((resolve) => {
+  // The handlers are in place before the line that announces the port: a supervisor (or a test) may
+  // signal as soon as it reads it, and a SIGTERM without a handler kills the process instead of closing it.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
@@ -40,6 +41,8 @@ export async function runSimulateCommand(argv: string[]): Promise<void> {
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
+  process.stdout.write(`sluice simulator listening on ${simulator.url}\n`);
+  await stopped;
   await simulator.close();
   process.exitCode = 0;
 }
