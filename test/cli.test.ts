@@ -170,6 +170,19 @@ describe('sluice CLI', () => {
     },
   );
 
+  test('npm start runs the bin with the same settings as its shebang', async () => {
+    const root = new URL('../../', import.meta.url);
+    const start = (
+      JSON.parse(await readFile(new URL('package.json', root), 'utf8')) as { scripts: { start: string } }
+    ).scripts.start;
+    const shebang = (await readFile(new URL('bin/sluice.js', root), 'utf8')).split('\n', 1)[0] as string;
+    // npm start spells them out (env NAME=VALUE node ...) for shells whose env has no -S (BusyBox).
+    for (const setting of shebang.split(/\s+/).filter((word) => /^(--|[A-Z_]+=)/.test(word))) {
+      assert.ok(start.includes(setting), `npm start lacks ${setting}: ${start}`);
+    }
+    assert.match(start, /node .*bin\/sluice\.js serve$/);
+  });
+
   test('a SIGTERM sent the moment the listening line appears is a clean stop', async () => {
     for (const [args, line] of [
       [['simulate', '--port', '0'], /sluice simulator listening on /],
