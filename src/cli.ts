@@ -1,6 +1,7 @@
 /** `sluice serve | simulate | check`: parses argv and hands over; nothing else lives here. */
 import { parseArgs } from 'node:util';
-import { ConfigError, demoConfigPath, loadConfigFile } from './config/load.js';
+import { ConfigError, demoConfigPath } from './config/config-error.js';
+import { loadConfigOffThread } from './config/load-off-thread.js';
 import type { Config } from './config/schema.js';
 import { flushLogsSync } from './observability/logger.js';
 
@@ -18,7 +19,7 @@ function portOf(text: string, source: string): number {
 
 async function load(path: string | undefined): Promise<{ config: Config; path: string }> {
   const file = path ?? process.env['SLUICE_CONFIG'] ?? demoConfigPath;
-  return { config: await loadConfigFile(file, process.env), path: file };
+  return { config: await loadConfigOffThread(file, process.env), path: file };
 }
 
 async function serve(argv: string[]): Promise<void> {

@@ -9,11 +9,16 @@ import type { Logger } from 'pino';
 import type { AccountStore } from '../accounts/account-store.js';
 import type { Directory } from '../auth/directory.js';
 import type { LedgerStore } from '../ledger/index.js';
+import type * as Keys from './keys.js';
+import type * as Teams from './teams.js';
 import { AdminError, adminAuthorized, methodNotAllowed, sendError } from './http.js';
-import { handleKeys } from './keys.js';
 import { handleRequests } from './requests.js';
 import { handleSpend } from './spend.js';
-import { handleTeams } from './teams.js';
+
+// Keys and teams validate their bodies with the config's zod schemas: loaded on the first such request,
+// so a gateway that never gets one does not hold zod (config/load-off-thread.ts says why that matters).
+const keysModule = (): Promise<typeof Keys> => import('./keys.js');
+const teamsModule = (): Promise<typeof Teams> => import('./teams.js');
 
 export interface AdminContext {
   directory: Directory;
@@ -64,7 +69,8 @@ export function createAdmin(
         logger,
       };
       const name = id === undefined ? undefined : segment(id);
-      return resource === 'keys' ? handleKeys(ctx, req, res, name) : handleTeams(ctx, req, res, name);
+      if (resource === 'keys') return (await keysModule()).handleKeys(ctx, req, res, name);
+      return (await teamsModule()).handleTeams(ctx, req, res, name);
     }
     if ((resource === 'spend' || resource === 'requests') && id === undefined) {
       if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, ['GET']);

@@ -4,23 +4,14 @@
  * raw YAML.
  */
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { ConfigError } from './config-error.js';
 import { configSchema, type Config } from './schema.js';
 import { crossReferenceProblems } from './cross-references.js';
 import { interpolate, type InterpolationProblem, type TypedSubstitution } from './interpolate.js';
 
-export const demoConfigPath = fileURLToPath(new URL('../../../config/demo.yaml', import.meta.url));
-
-export class ConfigError extends Error {
-  readonly problems: string[];
-  constructor(source: string, problems: string[]) {
-    super(`invalid config ${source}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-    this.problems = problems;
-  }
-}
+export { ConfigError, demoConfigPath } from './config-error.js';
 
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
