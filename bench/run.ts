@@ -18,7 +18,8 @@
  * BENCH_QUICK=1 shortens every phase (a smoke run; the figures are then noisier).
  * BENCH_ONLY=admission runs phase 6 alone and writes bench/results/<time>-admission.json (latest.json,
  * the committed record of a full run, is left alone); BENCH_ONLY=burst runs only its burst scenario, and
- * BENCH_ONLY=observability runs phase 7 alone and BENCH_ONLY=memory phase 5, the same way.
+ * BENCH_ONLY=observability runs phase 7 alone, BENCH_ONLY=memory phase 5 and BENCH_ONLY=core phases 1 and 2,
+ * the same way.
  *
  * On a 2-core machine the load generator, the simulator and the proxy under test share the cores, so
  * absolute figures mostly measure contention; the ratios between targets measured in the same run, and
@@ -229,6 +230,163 @@ function memoryRow(m: StreamsMemory): [string, string, string] {
   ];
 }
 
+/**
+ * The gateways of phases 1 and 2: Sluice on `configPath`, and the same gateway with its access log off
+ * (`quietYaml` is its config without that line), which shows what one log line per request costs.
+ */
+async function startGateways(
+  dir: string,
+  configPath: string,
+  quietYaml: string,
+): Promise<{ sluice: Service; quiet: Service }> {
+  const sluice = await start(
+    'sluice',
+    sluiceBin,
+    ['serve', '--config', configPath, '--port', '0'],
+    sluiceLine,
+    {
+      executable: true,
+      core: proxyCore,
+      logFile: join(dir, 'sluice.log'),
+    },
+  );
+  const quietConfigPath = join(dir, 'bench-quiet.yaml');
+  await writeFile(quietConfigPath, `logging: { access_log: false }\n${quietYaml}`);
+  const quiet = await start(
+    'sluice (no access log)',
+    sluiceBin,
+    ['serve', '--config', quietConfigPath, '--port', '0'],
+    sluiceLine,
+    { executable: true, core: proxyCore, logFile: join(dir, 'sluice-quiet.log') },
+  );
+  return { sluice, quiet };
+}
+
+/**
+ * Phases 1 and 2: saturation throughput of direct, bare, Sluice and Sluice without its access log, in
+ * interleaved rounds (median); then latency at a fixed 1,000 RPS with the CPU each proxy spends a
+ * request. Stops `quiet` after phase 1. Returns the result's fields and the table's rows.
+ */
+async function corePhases(services: { direct: Service; bare: Service; sluice: Service; quiet: Service }) {
+  const targets = {
+    direct: services.direct.url,
+    bare: services.bare.url,
+    sluice: services.sluice.url,
+  } as const;
+  type Target = keyof typeof targets;
+  const names = Object.keys(targets) as Target[];
+  const pids: Partial<Record<Target, number>> = { bare: services.bare.pid, sluice: services.sluice.pid };
+
+  // 1. Saturation throughput: a warm-up for each, then interleaved rounds so drift hits every target alike.
+  type Measured = Target | 'sluice_no_access_log';
+  const measured: Record<Measured, string> = { ...targets, sluice_no_access_log: services.quiet.url };
+  const order = Object.keys(measured) as Measured[];
+  for (const name of order) await saturation(measured[name], 2, 64);
+  const samples: Record<Measured, number[]> = { direct: [], bare: [], sluice: [], sluice_no_access_log: [] };
+  const errors: Record<Measured, number> = { direct: 0, bare: 0, sluice: 0, sluice_no_access_log: 0 };
+  for (let r = 0; r < rounds; r++) {
+    for (const name of order) {
+      const result = await saturation(measured[name], seconds, 64);
+      samples[name].push(result.rps);
+      errors[name] += result.errors + result.non2xx;
+      console.error(`throughput round ${r + 1} ${name}: ${Math.round(result.rps)} req/s`);
+    }
+  }
+  const rps = Object.fromEntries(order.map((n) => [n, median(samples[n])])) as Record<Measured, number>;
+  await services.quiet.stop();
+
+  // 2. Latency at a fixed rate, with the CPU each proxy spends per request.
+  const latency = {} as Record<Target, LatencyResult>;
+  const cpuPerRequest: Partial<Record<Target, number>> = {};
+  for (const name of names) {
+    await fixedRate(targets[name], 1000, 1);
+    const pid = pids[name];
+    const before = pid === undefined ? 0 : await cpuMs(pid);
+    latency[name] = await fixedRate(targets[name], 1000, seconds);
+    if (pid !== undefined) cpuPerRequest[name] = (((await cpuMs(pid)) - before) * 1000) / latency[name].sent;
+    console.error(
+      `latency ${name}: p50 ${latency[name].p50Ms.toFixed(3)} ms, p99 ${latency[name].p99Ms.toFixed(3)} ms`,
+    );
+  }
+
+  const result = {
+    throughput_rps: Object.fromEntries(order.map((n) => [n, Math.round(rps[n])])),
+    throughput_rounds: samples,
+    throughput_errors: errors,
+    sluice_vs_bare_throughput: round(rps.sluice / rps.bare, 3),
+    sluice_no_access_log_vs_bare_throughput: round(rps.sluice_no_access_log / rps.bare, 3),
+    sluice_vs_direct_throughput: round(rps.sluice / rps.direct, 3),
+    latency_at_1000_rps_ms: Object.fromEntries(
+      names.map((n) => [
+        n,
+        {
+          p50: round(latency[n].p50Ms, 3),
+          p99: round(latency[n].p99Ms, 3),
+          ok: latency[n].ok,
+          sent: latency[n].sent,
+        },
+      ]),
+    ),
+    sluice_added_p50_ms: round(latency.sluice.p50Ms - latency.direct.p50Ms, 3),
+    sluice_added_p99_ms: round(latency.sluice.p99Ms - latency.direct.p99Ms, 3),
+    bare_added_p50_ms: round(latency.bare.p50Ms - latency.direct.p50Ms, 3),
+    bare_added_p99_ms: round(latency.bare.p99Ms - latency.direct.p99Ms, 3),
+    cpu_us_per_request_at_1000_rps: {
+      bare: round(cpuPerRequest.bare ?? Number.NaN, 1),
+      sluice: round(cpuPerRequest.sluice ?? Number.NaN, 1),
+    },
+    targets: { sluice_vs_bare_throughput: '>= 0.75', sluice_added_p99_ms: '< 1' },
+  };
+  const f3 = (n: number): string => n.toFixed(3);
+  const cpu = result.cpu_us_per_request_at_1000_rps;
+  const rows: [string, string, string][] = [
+    [
+      'saturation throughput (req/s)',
+      `direct ${result.throughput_rps['direct']} · bare ${result.throughput_rps['bare']} · sluice ${result.throughput_rps['sluice']}`,
+      `sluice/bare ${result.sluice_vs_bare_throughput} (target ≥ 0.75)`,
+    ],
+    [
+      '  same, access log off (req/s)',
+      `sluice ${result.throughput_rps['sluice_no_access_log']}`,
+      `sluice/bare ${result.sluice_no_access_log_vs_bare_throughput}`,
+    ],
+    [
+      'latency @1000 rps p50 (ms)',
+      `direct ${f3(latency.direct.p50Ms)} · bare ${f3(latency.bare.p50Ms)} · sluice ${f3(latency.sluice.p50Ms)}`,
+      `added: bare ${result.bare_added_p50_ms} · sluice ${result.sluice_added_p50_ms}`,
+    ],
+    [
+      'latency @1000 rps p99 (ms)',
+      `direct ${f3(latency.direct.p99Ms)} · bare ${f3(latency.bare.p99Ms)} · sluice ${f3(latency.sluice.p99Ms)}`,
+      `added: bare ${result.bare_added_p99_ms} · sluice ${result.sluice_added_p99_ms} (target < 1)`,
+    ],
+    [
+      'CPU per request @1000 rps (µs)',
+      `bare ${cpu.bare} · sluice ${cpu.sluice}`,
+      `sluice/bare ${round(cpu.sluice / cpu.bare, 2)}`,
+    ],
+  ];
+  return { result, rows };
+}
+
+/** BENCH_ONLY=core: phases 1 and 2 alone (throughput, latency and CPU a request), for hot-path work. */
+async function coreOnly(): Promise<void> {
+  const fast = await fastSimulator();
+  const bare = await start('bare proxy', bareProxy, [fast.url], bareLine, { core: proxyCore });
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
+  const configPath = join(dir, 'bench.yaml');
+  // Only bench-model is used; the other models' providers point at the same simulator.
+  const yaml = (data: string): string => configYaml(fast.url, fast.url, fast.url, fast.url, join(dir, data));
+  await writeFile(configPath, yaml('data-sluice'));
+  const { sluice, quiet } = await startGateways(dir, configPath, yaml('data-quiet'));
+  console.error(
+    `bench: core phases only, ${quick ? 'quick' : 'full'} run, ${cpus().length} cores, node ${process.version}, ${pinned ? `proxies pinned to core ${proxyCore}` : 'no pinning'}`,
+  );
+  const core = await corePhases({ direct: fast, bare, sluice, quiet });
+  const result = { ...header(), ...core.result };
+  await report(result, core.rows, [`${result.date.replace(/[:.]/g, '-')}-core.json`]);
+}
+
 /** BENCH_ONLY=memory: phase 5 alone. */
 async function memoryOnly(): Promise<void> {
   const slow = await slowSimulator();
@@ -276,9 +434,10 @@ async function main(): Promise<void> {
   if (only === 'admission' || only === 'burst') return admissionOnly(only === 'burst');
   if (only === 'observability') return observabilityOnly();
   if (only === 'memory') return memoryOnly();
+  if (only === 'core') return coreOnly();
   if (only !== '')
     throw new Error(
-      `BENCH_ONLY=${only}: the phases that run alone are "memory", "admission", "burst" and "observability"`,
+      `BENCH_ONLY=${only}: the phases that run alone are "core", "memory", "admission", "burst" and "observability"`,
     );
   const fast = await fastSimulator();
   const streaming = await start(
@@ -304,70 +463,16 @@ async function main(): Promise<void> {
     configPath,
     configYaml(fast.url, streaming.url, slow.url, anthropic.url, join(dir, 'data-sluice')),
   );
-  const sluice = await start(
-    'sluice',
-    sluiceBin,
-    ['serve', '--config', configPath, '--port', '0'],
-    sluiceLine,
-    {
-      executable: true,
-      core: proxyCore,
-      logFile: join(dir, 'sluice.log'),
-    },
-  );
-  // The same gateway with its access log off: shows what one log line per request costs.
-  const quietConfigPath = join(dir, 'bench-quiet.yaml');
-  await writeFile(
-    quietConfigPath,
-    `logging: { access_log: false }\n${configYaml(fast.url, streaming.url, slow.url, anthropic.url, join(dir, 'data-quiet'))}`,
-  );
-  const quiet = await start(
-    'sluice (no access log)',
-    sluiceBin,
-    ['serve', '--config', quietConfigPath, '--port', '0'],
-    sluiceLine,
-    { executable: true, core: proxyCore, logFile: join(dir, 'sluice-quiet.log') },
+  const { sluice, quiet } = await startGateways(
+    dir,
+    configPath,
+    configYaml(fast.url, streaming.url, slow.url, anthropic.url, join(dir, 'data-quiet')),
   );
   console.error(
     `bench: ${quick ? 'quick' : 'full'} run, ${cpus().length} cores, node ${process.version}, ${pinned ? `proxies pinned to core ${proxyCore}, load generator and simulators to core 0` : 'no pinning'}`,
   );
 
-  const targets = { direct: fast.url, bare: bare.url, sluice: sluice.url } as const;
-  type Target = keyof typeof targets;
-  const names = Object.keys(targets) as Target[];
-  const pids: Partial<Record<Target, number>> = { bare: bare.pid, sluice: sluice.pid };
-
-  // 1. Saturation throughput: a warm-up for each, then interleaved rounds so drift hits every target alike.
-  type Measured = Target | 'sluice_no_access_log';
-  const measured: Record<Measured, string> = { ...targets, sluice_no_access_log: quiet.url };
-  const order = Object.keys(measured) as Measured[];
-  for (const name of order) await saturation(measured[name], 2, 64);
-  const samples: Record<Measured, number[]> = { direct: [], bare: [], sluice: [], sluice_no_access_log: [] };
-  const errors: Record<Measured, number> = { direct: 0, bare: 0, sluice: 0, sluice_no_access_log: 0 };
-  for (let r = 0; r < rounds; r++) {
-    for (const name of order) {
-      const result = await saturation(measured[name], seconds, 64);
-      samples[name].push(result.rps);
-      errors[name] += result.errors + result.non2xx;
-      console.error(`throughput round ${r + 1} ${name}: ${Math.round(result.rps)} req/s`);
-    }
-  }
-  const rps = Object.fromEntries(order.map((n) => [n, median(samples[n])])) as Record<Measured, number>;
-  await quiet.stop();
-
-  // 2. Latency at a fixed rate, with the CPU each proxy spends per request.
-  const latency = {} as Record<Target, LatencyResult>;
-  const cpuPerRequest: Partial<Record<Target, number>> = {};
-  for (const name of names) {
-    await fixedRate(targets[name], 1000, 1);
-    const pid = pids[name];
-    const before = pid === undefined ? 0 : await cpuMs(pid);
-    latency[name] = await fixedRate(targets[name], 1000, seconds);
-    if (pid !== undefined) cpuPerRequest[name] = (((await cpuMs(pid)) - before) * 1000) / latency[name].sent;
-    console.error(
-      `latency ${name}: p50 ${latency[name].p50Ms.toFixed(3)} ms, p99 ${latency[name].p99Ms.toFixed(3)} ms`,
-    );
-  }
+  const core = await corePhases({ direct: fast, bare, sluice, quiet });
 
   // 3. Time to first token on streams (simulator TTFT 20 ms).
   const streams = quick ? 100 : 400;
@@ -418,31 +523,7 @@ async function main(): Promise<void> {
 
   const result = {
     ...header(),
-    throughput_rps: Object.fromEntries(order.map((n) => [n, Math.round(rps[n])])),
-    throughput_rounds: samples,
-    throughput_errors: errors,
-    sluice_vs_bare_throughput: round(rps.sluice / rps.bare, 3),
-    sluice_no_access_log_vs_bare_throughput: round(rps.sluice_no_access_log / rps.bare, 3),
-    sluice_vs_direct_throughput: round(rps.sluice / rps.direct, 3),
-    latency_at_1000_rps_ms: Object.fromEntries(
-      names.map((n) => [
-        n,
-        {
-          p50: round(latency[n].p50Ms, 3),
-          p99: round(latency[n].p99Ms, 3),
-          ok: latency[n].ok,
-          sent: latency[n].sent,
-        },
-      ]),
-    ),
-    sluice_added_p50_ms: round(latency.sluice.p50Ms - latency.direct.p50Ms, 3),
-    sluice_added_p99_ms: round(latency.sluice.p99Ms - latency.direct.p99Ms, 3),
-    bare_added_p50_ms: round(latency.bare.p50Ms - latency.direct.p50Ms, 3),
-    bare_added_p99_ms: round(latency.bare.p99Ms - latency.direct.p99Ms, 3),
-    cpu_us_per_request_at_1000_rps: {
-      bare: round(cpuPerRequest.bare ?? Number.NaN, 1),
-      sluice: round(cpuPerRequest.sluice ?? Number.NaN, 1),
-    },
+    ...core.result,
     ttft_ms: {
       direct: { p50: round(ttftDirect.p50Ms), p99: round(ttftDirect.p99Ms) },
       sluice: { p50: round(ttftSluice.p50Ms), p99: round(ttftSluice.p99Ms) },
@@ -463,36 +544,11 @@ async function main(): Promise<void> {
     streams_1000: streams1000,
     admission,
     observability,
-    targets: { sluice_vs_bare_throughput: '>= 0.75', sluice_added_p99_ms: '< 1', rss_peak_mb: '< 150' },
+    targets: { ...core.result.targets, rss_peak_mb: '< 150' },
   };
 
-  const f3 = (n: number): string => n.toFixed(3);
   const rows: [string, string, string][] = [
-    [
-      'saturation throughput (req/s)',
-      `direct ${result.throughput_rps['direct']} · bare ${result.throughput_rps['bare']} · sluice ${result.throughput_rps['sluice']}`,
-      `sluice/bare ${result.sluice_vs_bare_throughput} (target ≥ 0.75)`,
-    ],
-    [
-      '  same, access log off (req/s)',
-      `sluice ${result.throughput_rps['sluice_no_access_log']}`,
-      `sluice/bare ${result.sluice_no_access_log_vs_bare_throughput}`,
-    ],
-    [
-      'latency @1000 rps p50 (ms)',
-      `direct ${f3(latency.direct.p50Ms)} · bare ${f3(latency.bare.p50Ms)} · sluice ${f3(latency.sluice.p50Ms)}`,
-      `added: bare ${result.bare_added_p50_ms} · sluice ${result.sluice_added_p50_ms}`,
-    ],
-    [
-      'latency @1000 rps p99 (ms)',
-      `direct ${f3(latency.direct.p99Ms)} · bare ${f3(latency.bare.p99Ms)} · sluice ${f3(latency.sluice.p99Ms)}`,
-      `added: bare ${result.bare_added_p99_ms} · sluice ${result.sluice_added_p99_ms} (target < 1)`,
-    ],
-    [
-      'CPU per request @1000 rps (µs)',
-      `bare ${result.cpu_us_per_request_at_1000_rps.bare} · sluice ${result.cpu_us_per_request_at_1000_rps.sluice}`,
-      `sluice/bare ${round(result.cpu_us_per_request_at_1000_rps.sluice / result.cpu_us_per_request_at_1000_rps.bare, 2)}`,
-    ],
+    ...core.rows,
     [
       'stream TTFT p50 / p99 (ms)',
       `direct ${ttftDirect.p50Ms.toFixed(2)} / ${ttftDirect.p99Ms.toFixed(2)} · sluice ${ttftSluice.p50Ms.toFixed(2)} / ${ttftSluice.p99Ms.toFixed(2)}`,
